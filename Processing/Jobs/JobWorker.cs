@@ -28,6 +28,7 @@ public sealed partial class JobWorker : BackgroundService
     private readonly ConcurrentDictionary<Guid, RunningJob> _running = new();
     private readonly AsyncSignal _wake = new();
     private readonly CancellationTokenSource _maintenanceStop = new();
+    private readonly JobCompletionWriter _completions;
     private Task _maintenance = Task.CompletedTask;
 
     public JobWorker(
@@ -47,6 +48,7 @@ public sealed partial class JobWorker : BackgroundService
         _options = options.Value;
         _handlers = handlers.ToDictionary(h => h.Kind, StringComparer.Ordinal);
         Owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+        _completions = new JobCompletionWriter(store, Owner);
     }
 
     /// <summary>This replica's lease-owner name: host, process id and a random suffix.</summary>
@@ -61,6 +63,7 @@ public sealed partial class JobWorker : BackgroundService
         _notifications.JobsQueued += _wake.Set;
         _notifications.CancelRequested += OnCancelRequested;
         _maintenance = Task.Run(() => MaintainAsync(_maintenanceStop.Token), CancellationToken.None);
+        _completions.Start();
         Log.Started(_logger, Owner, _options.WorkerConcurrency);
 
         var backoff = TimeSpan.Zero;
@@ -126,6 +129,8 @@ public sealed partial class JobWorker : BackgroundService
             }
         }
 
+        // Every job has ended: write the last successes, then stop the heartbeat.
+        await _completions.StopAsync();
         await _maintenanceStop.CancelAsync();
         await _maintenance.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _notifications.JobsQueued -= _wake.Set;
@@ -169,7 +174,7 @@ public sealed partial class JobWorker : BackgroundService
 
             var result = await handler.ExecuteAsync(context, token);
             if (!context.CompletedInTransaction
-                && !await _store.CompleteAsync(job.Id, Owner, result, context.Progress, CancellationToken.None))
+                && !await _completions.CompleteAsync(new JobCompletion(job.Id, result, context.Progress)))
             {
                 throw new LeaseLostException(job.Id);
             }
