@@ -12,9 +12,11 @@ namespace DataStack.Bench;
 public sealed class BenchEnvironment : IAsyncDisposable
 {
     private readonly PostgresServer _server;
+    private readonly IReadOnlyDictionary<string, string> _processingEnvironment;
 
-    private BenchEnvironment(PostgresServer server, string analytics, string analyticsAdmin, string repoRoot)
+    private BenchEnvironment(PostgresServer server, string analytics, string analyticsAdmin, string repoRoot, IReadOnlyDictionary<string, string> processingEnvironment)
     {
+        _processingEnvironment = processingEnvironment;
         _server = server;
         Analytics = analytics;
         AnalyticsAdmin = analyticsAdmin;
@@ -40,20 +42,23 @@ public sealed class BenchEnvironment : IAsyncDisposable
 
     public string Psql { get; }
 
-    public static async Task<BenchEnvironment> StartAsync(string repoRoot, CancellationToken cancellationToken)
+    public static async Task<BenchEnvironment> StartAsync(string repoRoot, IReadOnlyDictionary<string, string> processingEnvironment, CancellationToken cancellationToken)
     {
         var server = await PostgresServer.StartAsync(cancellationToken);
         var analytics = await server.CreateDatabaseAsync("analytics", cancellationToken);
         var database = new NpgsqlConnectionStringBuilder(analytics).Database!;
         var admin = new NpgsqlConnectionStringBuilder(server.AdminConnectionString) { Database = database }.ConnectionString;
-        return new BenchEnvironment(server, analytics, admin, repoRoot);
+        return new BenchEnvironment(server, analytics, admin, repoRoot, processingEnvironment);
     }
 
-    /// <summary>Starts one Processing replica with the wiring contract, telemetry off unless <paramref name="environment"/> says otherwise.</summary>
+    /// <summary>
+    /// Starts one Processing replica with the wiring contract and the shipped settings (appsettings.json),
+    /// telemetry off unless <paramref name="environment"/> says otherwise; <c>--env</c> overrides come last.
+    /// </summary>
     public Task<ProcessingProcess> StartProcessingAsync(IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)
     {
-        var env = new Dictionary<string, string> { ["OTEL_SDK_DISABLED"] = "true", ["Logging__LogLevel__Default"] = "Warning" };
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        var env = new Dictionary<string, string> { ["OTEL_SDK_DISABLED"] = "true" };
+        foreach (var (key, value) in (environment ?? new Dictionary<string, string>()).Concat(_processingEnvironment))
         {
             env[key] = value;
         }
@@ -148,12 +153,52 @@ public sealed class BenchEnvironment : IAsyncDisposable
     }
 
     /// <summary>User + system CPU time a process has used so far, in ms.</summary>
-    public static double CpuMs(int pid)
+    public static double CpuMs(int pid) => CpuMs(pid, withReapedChildren: false);
+
+    /// <summary>
+    /// CPU time of this run's PostgreSQL server so far, in ms: the postmaster, its live children (backends,
+    /// background writers) and the children it has already reaped (exited backends). Other PostgreSQL servers
+    /// on the machine are not counted.
+    /// </summary>
+    public double PostgresCpuMs()
+    {
+        var postmaster = int.Parse(File.ReadLines(Path.Combine(_server.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+        var total = CpuMs(postmaster, withReapedChildren: true);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && pid != postmaster)
+            {
+                try
+                {
+                    var fields = StatFields(pid);
+                    if (fields[1] == postmaster.ToString(CultureInfo.InvariantCulture))
+                    {
+                        total += CpuMs(pid, withReapedChildren: false);
+                    }
+                }
+                catch (IOException)
+                {
+                    // Exited while we looked; its time is in the postmaster's reaped-children total.
+                }
+            }
+        }
+
+        return total;
+    }
+
+    private static double CpuMs(int pid, bool withReapedChildren)
+    {
+        var fields = StatFields(pid);
+        long Field(int index) => long.Parse(fields[index], CultureInfo.InvariantCulture);
+        var ticks = Field(11) + Field(12) + (withReapedChildren ? Field(13) + Field(14) : 0);
+        return ticks * 1000.0 / 100; // USER_HZ is 100 on Linux.
+    }
+
+    /// <summary>The fields of /proc/pid/stat after the command name: [0] state, [1] ppid, … [11] utime, [12] stime, [13] cutime, [14] cstime.</summary>
+    private static string[] StatFields(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return ticks * 1000.0 / 100; // USER_HZ is 100 on Linux.
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
     }
 
     private static string FindPgBin()

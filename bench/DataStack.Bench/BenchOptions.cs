@@ -31,18 +31,22 @@ public sealed record BenchOptions
 
     public string Python { get; init; } = "/usr/bin/python3";
 
+    /// <summary>Extra environment for every Processing replica (<c>--env Processing__WorkerConcurrency=8</c>), for experiments.</summary>
+    public IReadOnlyDictionary<string, string> ProcessingEnvironment { get; init; } = new Dictionary<string, string>();
+
     public static readonly string[] AllSections = ["ingest", "pandas", "queue", "tracing", "memory"];
 
     public const string Usage =
         """
         usage: bench/run.sh [--rows N] [--rounds N] [--quick] [--big-rows N | --no-big]
                             [--only ingest,pandas,queue,tracing,memory] [--queue-jobs N]
-                            [--upload-rows N] [--to-sql-rows N] [--python PATH]
+                            [--upload-rows N] [--to-sql-rows N] [--python PATH] [--env KEY=VALUE ...]
           --rows N         CSV rows of the ingest and tracing sections (default 1000000)
           --rounds N       rounds per section; contenders alternate inside each round (default 5)
           --quick          smoke run: 200k rows, 2 rounds, 5k queue jobs, 100k-row upload, no 10M run
           --big-rows N     rows of the peak-memory ingest (default 10000000); --no-big skips it
           --only LIST      run only these sections
+          --env KEY=VALUE  extra environment for every Processing replica (repeatable; for experiments)
         """;
 
     public static BenchOptions Parse(string[] args)
@@ -66,6 +70,7 @@ public sealed record BenchOptions
                 "--to-sql-rows" => options with { ToSqlRows = NextInt() },
                 "--queue-jobs" => options with { QueueJobs = NextInt() },
                 "--python" => options with { Python = Next() },
+                "--env" => options with { ProcessingEnvironment = WithVariable(options.ProcessingEnvironment, Next()) },
                 "--only" => options with { Sections = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },
                 "-h" or "--help" => throw new ArgumentException(Usage),
                 _ => throw new ArgumentException($"Unknown option {args[i]}.\n{Usage}"),
@@ -74,6 +79,17 @@ public sealed record BenchOptions
 
         var unknown = options.Sections.Except(AllSections).ToArray();
         return unknown.Length > 0 ? throw new ArgumentException($"Unknown section(s): {string.Join(", ", unknown)}.\n{Usage}") : options;
+    }
+
+    private static Dictionary<string, string> WithVariable(IReadOnlyDictionary<string, string> current, string assignment)
+    {
+        var equals = assignment.IndexOf('=', StringComparison.Ordinal);
+        if (equals < 1)
+        {
+            throw new ArgumentException($"--env needs KEY=VALUE, got '{assignment}'.");
+        }
+
+        return new Dictionary<string, string>(current) { [assignment[..equals]] = assignment[(equals + 1)..] };
     }
 
     public bool Runs(string section) => Sections.Contains(section) && (section != "memory" || BigRows > 0);

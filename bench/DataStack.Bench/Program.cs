@@ -22,10 +22,10 @@ Console.CancelKeyPress += (_, e) =>
 var cancellationToken = cancellation.Token;
 
 var repoRoot = FindRepoRoot();
-await using var env = await BenchEnvironment.StartAsync(repoRoot, cancellationToken);
+await using var env = await BenchEnvironment.StartAsync(repoRoot, options.ProcessingEnvironment, cancellationToken);
 var report = new Report
 {
-    Environment = await env.DescribeAsync(cancellationToken) + $"\n- Command: `./bench/run.sh {string.Join(' ', args)}` (rows {options.Rows:N0}, rounds {options.Rounds}, 10M run {(options.BigRows > 0 ? options.BigRows.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "off")})",
+    Environment = await env.DescribeAsync(cancellationToken) + $"\n- Command: `./bench/run.sh {string.Join(' ', args.Where((a, i) => a != "--python" && (i == 0 || args[i - 1] != "--python")))}` (rows {options.Rows:N0}, rounds {options.Rounds}, 10M run {(options.BigRows > 0 ? options.BigRows.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "off")})",
 };
 Console.WriteLine(report.Environment);
 
