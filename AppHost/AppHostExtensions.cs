@@ -8,8 +8,6 @@ namespace DataStack.AppHost;
 /// </summary>
 internal static class AppHostExtensions
 {
-    private const string SampleIngestBody = """{"path":"samples/trips.csv","mode":"replace"}""";
-
     /// <summary>
     /// Adds a secret parameter whose value is generated on first run and kept in the AppHost's user secrets.
     /// </summary>
@@ -34,6 +32,8 @@ internal static class AppHostExtensions
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithProcessingCommands(this IResourceBuilder<ProjectResource> processing, IResourceBuilder<ParameterResource> apiKey)
     {
+        const string sampleIngestBody = """{"path":"samples/trips.csv","mode":"replace"}""";
+
         processing.WithHttpCommand(
             path: "/datasets/trips/ingest",
             displayName: "Load sample data",
@@ -48,7 +48,7 @@ internal static class AppHostExtensions
                 PrepareRequest = async context =>
                 {
                     await AuthorizeAsync(context, apiKey);
-                    context.Request.Content = new StringContent(SampleIngestBody, Encoding.UTF8, "application/json");
+                    context.Request.Content = new StringContent(sampleIngestBody, Encoding.UTF8, "application/json");
                 },
             });
 
