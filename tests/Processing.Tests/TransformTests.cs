@@ -113,6 +113,7 @@ public sealed class TransformTests(ProcessingApp app) : IClassFixture<Processing
     [InlineData("select 1) AS q) TO STDOUT; drop table {victim}; --")]
     [InlineData("with d as (delete from {victim} returning *) select * from d")]
     [InlineData("select * from {victim} for update")]
+    [InlineData("select set_config('transaction_read_only', 'off', true) as flipped from {victim}")]
     public async Task AnythingButOneSelectIsRefusedAndTheVictimStaysIntact(string template)
     {
         // Arrange
