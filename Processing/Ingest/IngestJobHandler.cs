@@ -405,23 +405,33 @@ public sealed partial class IngestJobHandler(
     {
         ingest = null!;
         key = "args";
+        problem = "";
         if (args.ValueKind != JsonValueKind.Object)
         {
             problem = "Must be a JSON object with dataset, path, mode, delimiter, header.";
             return false;
         }
 
+        foreach (var required in (ReadOnlySpan<string>)["dataset", "path"])
+        {
+            if (!args.TryGetProperty(required, out _))
+            {
+                key = "args." + required;
+                problem = "Required.";
+                return false;
+            }
+        }
+
         try
         {
             ingest = IngestArgs.FromJson(args)!;
-            problem = "";
             return true;
         }
         catch (JsonException ex)
         {
             // "$.mode" → "args.mode".
             key = ex.Path is { Length: > 2 } jsonPath ? "args" + jsonPath[1..] : "args";
-            problem = ex.Path is { Length: > 2 } ? "Has the wrong type or value." : "Must have dataset and path.";
+            problem = "Has the wrong type or value.";
             return false;
         }
     }
