@@ -7,6 +7,7 @@ using System.Text.Json;
 using DataStack.Processing.Ingest;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Tests.Infrastructure;
+using Npgsql;
 
 namespace DataStack.Processing.Tests;
 
@@ -356,6 +357,34 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     }
 
     [Fact]
+    public async Task CancellingARunningIngestLeavesNothingBehind()
+    {
+        // Arrange: hold the dataset's ingest lock, so the job waits inside its transaction until cancelled.
+        var name = NewName("cancel");
+        await using var blocker = new NpgsqlConnection(app.ConnectionString);
+        await blocker.OpenAsync();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('datastack.ingest:' || $1, 0))", blocker))
+        {
+            lockCommand.Parameters.Add(new() { Value = name });
+            await lockCommand.ExecuteNonQueryAsync();
+        }
+
+        var queued = await app.UploadAsync(name, "a\n1\n");
+        await WaitUntilWaitingForTheLockAsync(name);
+
+        // Act
+        using var cancel = await app.Client.PostAsync($"/jobs/{queued.Id}/cancel", null);
+        var job = await app.WaitAsync(queued.Id);
+
+        // Assert
+        Assert.Equal(JobStatus.Cancelled, job.Status);
+        Assert.Null(await Sql.ScalarAsync<string>(app.ConnectionString, "SELECT to_regclass($1)::text", $"datasets.{name}"));
+        Assert.Empty(await StagingTablesAsync(name));
+        await AssertNoSpoolFilesAsync();
+    }
+
+    [Fact]
     public async Task WrongContentTypeIs415()
     {
         // Arrange
@@ -534,6 +563,25 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         }
 
         Assert.Empty(Directory.Exists(uploads) ? Directory.GetFiles(uploads) : []);
+    }
+
+    private async Task WaitUntilWaitingForTheLockAsync(string name)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            var waiting = await Sql.ScalarAsync<long>(
+                app.ConnectionString,
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = (hashtextextended('datastack.ingest:' || $1, 0) & 4294967295)::oid",
+                name);
+            if (waiting > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail("The ingest job never waited for the dataset's lock.");
     }
 
     /// <summary>A body without a known length, so the client sends it chunked.</summary>
