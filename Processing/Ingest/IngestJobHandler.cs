@@ -79,13 +79,16 @@ public sealed partial class IngestJobHandler(
         }
 
         var args = IngestArgs.FromJson(context.Args)!;
-        DataFolder.TryResolve(options.Value.DataDir, args.Path, out var path, out _);
+        if (!DataFolder.TryResolve(options.Value.DataDir, args.Path, out var path, out var pathError))
+        {
+            throw new JobFailedException("invalid_args", $"args.path: {pathError}"); // Validate said it was fine; the folder changed.
+        }
 
         // The spool file of an upload goes once the job has ended; it stays while the job may run again.
         var mayRunAgain = false;
         try
         {
-            return await IngestAsync(context, args, path!, cancellationToken);
+            return await IngestAsync(context, args, path, cancellationToken);
         }
         catch (CsvFormatException ex)
         {
@@ -111,7 +114,7 @@ public sealed partial class IngestJobHandler(
         {
             if (args.Upload && !mayRunAgain)
             {
-                DeleteSpoolFile(path!);
+                DeleteSpoolFile(path);
             }
         }
     }

@@ -384,6 +384,24 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         await AssertNoSpoolFilesAsync();
     }
 
+    [Theory]
+    [InlineData(";;")]
+    [InlineData("§")]
+    [InlineData("\"")]
+    public async Task InvalidDelimiterIs400(string delimiter)
+    {
+        // Arrange
+        using var content = new StringContent("a\n1\n", Encoding.UTF8, "text/csv");
+
+        // Act
+        using var response = await app.Client.PutAsync($"/datasets/{NewName("dl")}?delimiter={Uri.EscapeDataString(delimiter)}", content);
+
+        // Assert
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("delimiter", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await AssertNoSpoolFilesAsync();
+    }
+
     [Fact]
     public async Task WrongContentTypeIs415()
     {
