@@ -6,6 +6,7 @@ import math
 import os
 import re
 import time
+import uuid
 from typing import Any, Callable, Iterable, Iterator
 
 import pandas as pd
@@ -139,14 +140,22 @@ class Client:
                 f"/datasets/{name}",
                 params={"mode": mode, "delimiter": delimiter, "header": "true" if header else "false"},
                 data=body,
-                headers={"Content-Type": "text/csv"},
+                # One key per call: if the connection drops after the server queued the job, a retry of
+                # this request gets the same job back instead of a second ingest.
+                headers={"Content-Type": "text/csv", "Idempotency-Key": f"upload-{uuid.uuid4()}"},
                 timeout=UPLOAD_TIMEOUT,
             )
         finally:
             if bar is not None:
                 bar.close()
         job = Job.from_json(response.json())
-        self.wait(job, timeout=timeout, progress=show, desc=f"ingest {name}", total=total_rows)
+        try:
+            self.wait(job, timeout=timeout, progress=show, desc=f"ingest {name}", total=total_rows)
+        except JobFailed as e:
+            if isinstance(data, pd.DataFrame) and header:
+                # The server reports a 1-based column number; name it for the reader.
+                raise JobFailed(e.job, [str(c) for c in data.columns]) from None
+            raise
         return self.dataset(name)
 
     def ingest(

@@ -69,18 +69,21 @@ class ConflictError(ProcessingError):
 class JobFailed(DataStackError):
     """A Processing job ended as failed or cancelled; carries the job and where the data went wrong."""
 
-    def __init__(self, job: Any) -> None:
+    def __init__(self, job: Any, column_names: list[str] | None = None) -> None:
         self.job = job
         error = job.error or {}
         self.code = error.get("code")
         self.row = error.get("row")
         self.column = error.get("column")
+        self.column_name: str | None = None
+        if isinstance(self.column, int) and column_names and 1 <= self.column <= len(column_names):
+            self.column_name = column_names[self.column - 1]
         self.reason = error.get("message") or job.status
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
-            where.append(f"column {self.column}")
+            where.append(f"column {self.column}" + (f" ({self.column_name})" if self.column_name else ""))
         at = f" at {', '.join(where)}" if where else ""
         code = f" [{self.code}]" if self.code else ""
         super().__init__(f"{job.kind} job {job.id} {job.status}{at}{code}: {self.reason}")
