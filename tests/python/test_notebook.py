@@ -1,6 +1,7 @@
 """The getting-started notebook runs headless, end to end, against the live stack."""
 
 import pathlib
+import re
 
 from prereq import need
 
@@ -20,10 +21,13 @@ def run(path: pathlib.Path) -> nbformat.NotebookNode:
     # Kernel 'python3' is ipykernel's spec (/usr/bin/python3 from python3-ipykernel); it inherits this
     # process's environment: the wiring-contract variables and PYTHONPATH with the package's source.
     client = NotebookClient(notebook, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(path.parent)}})
+    error = None
     try:
         client.execute()
     except CellExecutionError as e:
-        pytest.fail(f"{path.name} failed:\n{e}", pytrace=False)
+        error = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
+    if error is not None:
+        pytest.fail(f"{path.name} failed:\n{error}", pytrace=False)
     return notebook
 
 
