@@ -1,0 +1,115 @@
+using Npgsql;
+
+namespace DataStack.Processing.Database;
+
+/// <summary>
+/// Applies the embedded SQL migrations once, under a PostgreSQL advisory lock, so any number of replicas
+/// can start at the same time. Runs during host start-up: the service listens only once the schema is there.
+/// </summary>
+public sealed partial class Migrator(NpgsqlDataSource dataSource, MigrationState state, ILogger<Migrator> logger) : IHostedService
+{
+    // An arbitrary constant shared by every replica: "DSTK" in ASCII.
+    private const long AdvisoryLockKey = 0x4453544B;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                await MigrateAsync(cancellationToken);
+                state.MarkApplied();
+                return;
+            }
+            catch (NpgsqlException ex) when (ex is not PostgresException || ex.IsTransient)
+            {
+                // The database may still be starting (or restarting); wait for it rather than crash-loop.
+                Log.DatabaseUnavailable(logger, delay.TotalSeconds, ex.Message);
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    internal async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await ExecuteAsync(connection, $"SELECT pg_advisory_lock({AdvisoryLockKey})", cancellationToken);
+        try
+        {
+            await ExecuteAsync(
+                connection,
+                """
+                CREATE SCHEMA IF NOT EXISTS datastack;
+                CREATE TABLE IF NOT EXISTS datastack.schema_migrations (
+                    version    integer PRIMARY KEY,
+                    name       text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                );
+                """,
+                cancellationToken);
+
+            var applied = new HashSet<int>();
+            await using (var command = new NpgsqlCommand("SELECT version FROM datastack.schema_migrations", connection))
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    applied.Add(reader.GetInt32(0));
+                }
+            }
+
+            foreach (var migration in LoadMigrations().Where(m => !applied.Contains(m.Version)))
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                await ExecuteAsync(connection, migration.Sql, cancellationToken);
+                await using (var record = new NpgsqlCommand(
+                    "INSERT INTO datastack.schema_migrations (version, name) VALUES ($1, $2)", connection))
+                {
+                    record.Parameters.Add(new() { Value = migration.Version });
+                    record.Parameters.Add(new() { Value = migration.Name });
+                    await record.ExecuteNonQueryAsync(cancellationToken);
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                Log.MigrationApplied(logger, migration.Version, migration.Name);
+            }
+        }
+        finally
+        {
+            await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({AdvisoryLockKey})", CancellationToken.None);
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static IEnumerable<(int Version, string Name, string Sql)> LoadMigrations()
+    {
+        var assembly = typeof(Migrator).Assembly;
+        const string Prefix = "DataStack.Processing.Database.Migrations.";
+        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            var name = resource[Prefix.Length..^".sql".Length];
+            var version = int.Parse(name.AsSpan(0, name.IndexOf('_')), System.Globalization.CultureInfo.InvariantCulture);
+            using var stream = assembly.GetManifestResourceStream(resource)!;
+            using var reader = new StreamReader(stream);
+            yield return (version, name, reader.ReadToEnd());
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Applied migration {Version} ({Name})")]
+        public static partial void MigrationApplied(ILogger logger, int version, string name);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Database not reachable yet, retrying in {DelaySeconds}s: {Reason}")]
+        public static partial void DatabaseUnavailable(ILogger logger, double delaySeconds, string reason);
+    }
+}

@@ -1,0 +1,313 @@
+using System.Text.Json;
+using DataStack.Processing.Http;
+using DataStack.Processing.Ingest;
+using DataStack.Processing.Jobs;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace DataStack.Processing.Datasets;
+
+/// <summary><c>/datasets</c>: upload, ingest, profile, transform, and the catalog.</summary>
+public static partial class DatasetEndpoints
+{
+    /// <summary>Header that makes a submission safe to retry: the same key never queues a second job.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    private static readonly string[] s_csvMediaTypes = ["text/csv", "application/csv", "text/plain"];
+
+    public static RouteGroupBuilder MapDatasetEndpoints(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/datasets").WithTags("Datasets");
+        group.MapGet("/", ListDatasets).WithName("ListDatasets").WithSummary("Every dataset in the catalog.");
+        group.MapGet("/{name}", GetDataset).WithName("GetDataset").WithSummary("One dataset: columns, row count, source, profile.");
+        group.MapDelete("/{name}", DeleteDataset).WithName("DeleteDataset").WithSummary("Drop a dataset and its table.");
+        group.MapPut("/{name}", UploadDataset).WithName("UploadDataset")
+            .WithSummary("Upload a CSV body (text/csv) into a dataset; types are inferred.")
+            .Accepts<Stream>("text/csv");
+        group.MapPost("/{name}/ingest", IngestDataset).WithName("IngestDataset")
+            .WithSummary("Ingest a CSV file from the data folder into a dataset.");
+        group.MapPost("/{name}/profile", ProfileDataset).WithName("ProfileDataset")
+            .WithSummary("Compute column statistics and store them on the dataset.");
+        group.MapPost("/{name}/transform", TransformDataset).WithName("TransformDataset")
+            .WithSummary("Materialise one SELECT query as this dataset.");
+        group.MapGet("/{name}/rows", DatasetRows.GetRows).WithName("GetDatasetRows")
+            .WithSummary("Rows of a dataset as JSON, or CSV with Accept: text/csv.");
+        return group;
+    }
+
+    public static async Task<Ok<IReadOnlyList<Dataset>>> ListDatasets(DatasetCatalog catalog, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await catalog.ListAsync(cancellationToken));
+
+    public static async Task<Results<Ok<Dataset>, ProblemHttpResult>> GetDataset(
+        string name, DatasetCatalog catalog, CancellationToken cancellationToken)
+    {
+        if (!DatasetName.IsValid(name))
+        {
+            return Problems.InvalidDatasetName(name);
+        }
+
+        return await catalog.GetAsync(name, cancellationToken) is { } dataset ? TypedResults.Ok(dataset) : Problems.DatasetNotFound(name);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteDataset(
+        string name, DatasetCatalog catalog, CancellationToken cancellationToken)
+    {
+        if (!DatasetName.IsValid(name))
+        {
+            return Problems.InvalidDatasetName(name);
+        }
+
+        return await catalog.DeleteAsync(name, cancellationToken) ? TypedResults.NoContent() : Problems.DatasetNotFound(name);
+    }
+
+    /// <summary>
+    /// Streams the request body to a spool file in the data folder (never into memory), then queues an
+    /// ingest job for it. The body is limited to <c>Processing:MaxUploadBytes</c> (413 beyond).
+    /// </summary>
+    public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> UploadDataset(
+        string name,
+        string? mode,
+        string? delimiter,
+        bool? header,
+        HttpRequest request,
+        DatasetCatalog catalog,
+        JobSubmitter submitter,
+        IOptions<ProcessingOptions> options,
+        ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        if (!DatasetName.IsValid(name))
+        {
+            return Problems.InvalidDatasetName(name);
+        }
+
+        if (!IsCsvContentType(request.ContentType))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status415UnsupportedMediaType,
+                title: "Unsupported media type",
+                detail: $"Send the CSV with 'Content-Type: text/csv' (UTF-8); got '{Problems.Truncate(request.ContentType ?? "none")}'.");
+        }
+
+        var (ingestMode, separator, problem) = ParseOptions(mode, delimiter);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (ingestMode == IngestMode.Fail && await catalog.GetAsync(name, cancellationToken) is not null)
+        {
+            return Problems.DatasetExists(name);
+        }
+
+        var limit = options.Value.MaxUploadBytes;
+        if (request.ContentLength > limit)
+        {
+            return TooLarge(limit);
+        }
+
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = limit;
+        }
+
+        var uploads = options.Value.UploadsDirectory;
+        Directory.CreateDirectory(uploads);
+        var spoolName = $"{Guid.NewGuid():N}.csv";
+        var spoolPath = Path.Combine(uploads, spoolName);
+        long received;
+        try
+        {
+            await using (var file = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+            {
+                await request.Body.CopyToAsync(file, 1 << 16, cancellationToken);
+                received = file.Length;
+            }
+
+            if (received > limit)
+            {
+                File.Delete(spoolPath);
+                return TooLarge(limit);
+            }
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            File.Delete(spoolPath);
+            return TooLarge(limit);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            // The client went away or the disk failed: nothing was queued, so leave nothing behind.
+            File.Delete(spoolPath);
+            Log.UploadAborted(loggerFactory.CreateLogger(typeof(DatasetEndpoints)), name, ex.Message);
+            throw;
+        }
+
+        var args = new IngestArgs
+        {
+            Dataset = name,
+            Path = Path.Combine(".uploads", spoolName),
+            Mode = ingestMode,
+            Delimiter = separator,
+            Header = header ?? true,
+            Upload = true,
+        };
+        var result = await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, cancellationToken);
+        if (result.Result is not Accepted<Job>)
+        {
+            // Not queued (invalid, or an earlier submission with the same key): the spool file is not needed.
+            File.Delete(spoolPath);
+        }
+
+        return result;
+    }
+
+    public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> IngestDataset(
+        string name,
+        IngestFileRequest body,
+        HttpRequest request,
+        DatasetCatalog catalog,
+        JobSubmitter submitter,
+        IOptions<ProcessingOptions> options,
+        CancellationToken cancellationToken)
+    {
+        if (!DatasetName.IsValid(name))
+        {
+            return Problems.InvalidDatasetName(name);
+        }
+
+        var (ingestMode, separator, problem) = ParseOptions(body.Mode, body.Delimiter);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (!DataFolder.TryResolve(options.Value.DataDir, body.Path, out var fullPath, out var pathError))
+        {
+            return Problems.Validation("path", pathError);
+        }
+
+        if (!File.Exists(fullPath))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status422UnprocessableEntity,
+                title: "File not found",
+                detail: $"There is no file '{Problems.Truncate(body.Path!)}' in the data folder.");
+        }
+
+        if (ingestMode == IngestMode.Fail && await catalog.GetAsync(name, cancellationToken) is not null)
+        {
+            return Problems.DatasetExists(name);
+        }
+
+        var args = new IngestArgs
+        {
+            Dataset = name,
+            Path = Path.GetRelativePath(Path.GetFullPath(options.Value.DataDir), fullPath),
+            Mode = ingestMode,
+            Delimiter = separator,
+            Header = body.Header ?? true,
+        };
+        return await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, cancellationToken);
+    }
+
+    public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> ProfileDataset(
+        string name, HttpRequest request, DatasetCatalog catalog, JobSubmitter submitter, CancellationToken cancellationToken)
+    {
+        if (!DatasetName.IsValid(name))
+        {
+            return Problems.InvalidDatasetName(name);
+        }
+
+        if (await catalog.GetAsync(name, cancellationToken) is null)
+        {
+            return Problems.DatasetNotFound(name);
+        }
+
+        var args = JsonSerializer.SerializeToElement(new { dataset = name });
+        return await SubmitAsync(JobKinds.Profile, args, request, submitter, cancellationToken);
+    }
+
+    public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> TransformDataset(
+        string name, TransformRequest body, HttpRequest request, JobSubmitter submitter, CancellationToken cancellationToken)
+    {
+        if (!DatasetName.IsValid(name))
+        {
+            return Problems.InvalidDatasetName(name);
+        }
+
+        var args = JsonSerializer.SerializeToElement(new { dataset = name, query = body.Query });
+        return await SubmitAsync(JobKinds.Transform, args, request, submitter, cancellationToken);
+    }
+
+    private static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> SubmitAsync(
+        string kind, JsonElement args, HttpRequest request, JobSubmitter submitter, CancellationToken cancellationToken)
+    {
+        var errors = submitter.Validate(kind, args);
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(new Dictionary<string, string[]>(errors));
+        }
+
+        string? key = request.Headers[IdempotencyKeyHeader];
+        if (key is { Length: > 200 })
+        {
+            return Problems.Validation(IdempotencyKeyHeader, "At most 200 characters.");
+        }
+
+        var (job, created) = await submitter.SubmitAsync(kind, args, string.IsNullOrEmpty(key) ? null : key, cancellationToken);
+        return created ? TypedResults.Accepted($"/jobs/{job.Id}", job) : TypedResults.Ok(job);
+    }
+
+    private static (IngestMode Mode, string Delimiter, ValidationProblem? Problem) ParseOptions(string? mode, string? delimiter)
+    {
+        if (!IngestArgs.TryParseMode(mode, out var ingestMode))
+        {
+            return (default, ",", Problems.Validation("mode", "One of fail (default), replace, append."));
+        }
+
+        var separator = delimiter switch
+        {
+            null or "" => ",",
+            "tab" or "\\t" => "\t",
+            _ => delimiter,
+        };
+        if (separator.Length != 1 || separator[0] is '"' or '\r' or '\n')
+        {
+            return (default, ",", Problems.Validation("delimiter", "A single character other than a quote or a line break (or 'tab')."));
+        }
+
+        return (ingestMode, separator, null);
+    }
+
+    private static bool IsCsvContentType(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var parsed))
+        {
+            return false;
+        }
+
+        var charset = parsed.Charset.Value;
+        return s_csvMediaTypes.Contains(parsed.MediaType.Value, StringComparer.OrdinalIgnoreCase)
+            && (charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static ProblemHttpResult TooLarge(long limit) => TypedResults.Problem(
+        statusCode: StatusCodes.Status413PayloadTooLarge,
+        title: "Upload too large",
+        detail: $"The upload exceeds the limit of {limit} bytes (Processing:MaxUploadBytes).");
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Upload to dataset {Dataset} aborted: {Reason}")]
+        public static partial void UploadAborted(ILogger logger, string dataset, string reason);
+    }
+}
+
+/// <summary>Body of <c>POST /datasets/{name}/ingest</c>.</summary>
+public sealed record IngestFileRequest(string? Path, string? Mode, string? Delimiter, bool? Header);
+
+/// <summary>Body of <c>POST /datasets/{name}/transform</c>.</summary>
+public sealed record TransformRequest(string? Query);

@@ -1,0 +1,56 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace DataStack.Processing.Ingest;
+
+/// <summary>How a CSV file lands in a dataset.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<IngestMode>))]
+public enum IngestMode
+{
+    /// <summary>Refuse if the dataset exists (the default).</summary>
+    [JsonStringEnumMemberName("fail")]
+    Fail,
+
+    /// <summary>Swap the dataset for the new data atomically.</summary>
+    [JsonStringEnumMemberName("replace")]
+    Replace,
+
+    /// <summary>Add rows to the dataset; the columns must match.</summary>
+    [JsonStringEnumMemberName("append")]
+    Append,
+}
+
+/// <summary>
+/// Arguments of an <c>ingest</c> job, as stored on the job. <see cref="Path"/> is relative to the data
+/// folder; uploads are spooled to <c>.uploads/</c> there (<see cref="Upload"/> true) and removed once the
+/// job has ended.
+/// </summary>
+public sealed record IngestArgs
+{
+    public required string Dataset { get; init; }
+
+    public required string Path { get; init; }
+
+    public IngestMode Mode { get; init; } = IngestMode.Fail;
+
+    public string Delimiter { get; init; } = ",";
+
+    public bool Header { get; init; } = true;
+
+    public bool Upload { get; init; }
+
+    public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, JsonSerializerOptions.Web);
+
+    public static IngestArgs? FromJson(JsonElement args) => args.Deserialize<IngestArgs>(JsonSerializerOptions.Web);
+
+    public static bool TryParseMode(string? value, out IngestMode mode)
+    {
+        switch (value)
+        {
+            case null or "" or "fail": mode = IngestMode.Fail; return true;
+            case "replace": mode = IngestMode.Replace; return true;
+            case "append": mode = IngestMode.Append; return true;
+            default: mode = default; return false;
+        }
+    }
+}

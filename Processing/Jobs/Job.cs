@@ -1,0 +1,25 @@
+using System.Text.Json;
+
+namespace DataStack.Processing.Jobs;
+
+/// <summary>A job as the API shows it.</summary>
+public sealed record Job(
+    Guid Id,
+    string Kind,
+    JobStatus Status,
+    int Attempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    JobProgress Progress,
+    JsonElement Args,
+    JsonElement? Result,
+    JobError? Error,
+    string? TraceId,
+    string? IdempotencyKey);
+
+/// <summary>How far a running job has got: rows and bytes processed so far.</summary>
+public sealed record JobProgress(long Rows, long Bytes);
+
+/// <summary>Why a job failed. <c>Row</c> and <c>Column</c> (1-based) point into the input where that applies.</summary>
+public sealed record JobError(string Code, string Message, long? Row = null, int? Column = null);

@@ -1,0 +1,177 @@
+using DataStack.Processing.Database;
+using Npgsql;
+
+namespace DataStack.Processing.Jobs;
+
+/// <summary>
+/// One LISTEN connection per replica for the queue's wake-ups: new work (<c>datastack_jobs</c>), finished
+/// jobs (<c>datastack_job_done</c>) and cancellation requests (<c>datastack_job_cancel</c>). When the
+/// connection drops it reconnects, and tells everyone to look again, since notifications may have been missed.
+/// </summary>
+public sealed partial class JobNotifications(NpgsqlDataSource dataSource, MigrationState migrations, ILogger<JobNotifications> logger)
+    : BackgroundService
+{
+    public const string QueuedChannel = "datastack_jobs";
+    public const string DoneChannel = "datastack_job_done";
+    public const string CancelChannel = "datastack_job_cancel";
+
+    private readonly Dictionary<Guid, DoneWaiter> _doneWaiters = [];
+    private readonly Lock _gate = new();
+
+    /// <summary>Raised when jobs may be waiting to be claimed.</summary>
+    public event Action? JobsQueued;
+
+    /// <summary>Raised when cancellation of a running job was asked for.</summary>
+    public event Action<Guid>? CancelRequested;
+
+    /// <summary>
+    /// Starts waiting for a job to finish. The registration's task completes when the job is reported
+    /// finished, or when notifications may have been missed (after a reconnect): look at the job again then.
+    /// Register before reading the job's state, so a finish in between is not lost; dispose when done.
+    /// </summary>
+    public DoneRegistration WaitForDone(Guid jobId)
+    {
+        lock (_gate)
+        {
+            if (!_doneWaiters.TryGetValue(jobId, out var waiter))
+            {
+                waiter = new DoneWaiter();
+                _doneWaiters[jobId] = waiter;
+            }
+
+            waiter.Count++;
+            return new DoneRegistration(this, jobId, waiter);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await migrations.WhenApplied.WaitAsync(stoppingToken);
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += OnNotification;
+                await using (var listen = new NpgsqlCommand($"LISTEN {QueuedChannel}; LISTEN {DoneChannel}; LISTEN {CancelChannel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                Log.Listening(logger);
+                delay = TimeSpan.FromMilliseconds(100);
+                WakeEveryone();
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
+            {
+                Log.ConnectionLost(logger, delay.TotalSeconds, ex.Message);
+                WakeEveryone();
+                await Task.Delay(delay, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+        }
+    }
+
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
+    {
+        switch (e.Channel)
+        {
+            case QueuedChannel:
+                JobsQueued?.Invoke();
+                break;
+            case DoneChannel when Guid.TryParse(e.Payload, out var doneId):
+                Complete(doneId);
+                break;
+            case CancelChannel when Guid.TryParse(e.Payload, out var cancelId):
+                CancelRequested?.Invoke(cancelId);
+                break;
+        }
+    }
+
+    private void WakeEveryone()
+    {
+        JobsQueued?.Invoke();
+        lock (_gate)
+        {
+            foreach (var waiter in _doneWaiters.Values)
+            {
+                waiter.Done.TrySetResult();
+            }
+
+            _doneWaiters.Clear();
+        }
+    }
+
+    private void Complete(Guid jobId)
+    {
+        lock (_gate)
+        {
+            if (_doneWaiters.Remove(jobId, out var waiter))
+            {
+                waiter.Done.TrySetResult();
+            }
+        }
+    }
+
+    private void Release(Guid jobId, DoneWaiter waiter)
+    {
+        lock (_gate)
+        {
+            if (--waiter.Count == 0 && _doneWaiters.TryGetValue(jobId, out var current) && current == waiter)
+            {
+                _doneWaiters.Remove(jobId);
+            }
+        }
+    }
+
+    /// <summary>A wait for one job; shared by everyone waiting on that job, removed with the last of them.</summary>
+    public sealed class DoneRegistration : IDisposable
+    {
+        private readonly JobNotifications _owner;
+        private readonly Guid _jobId;
+        private readonly DoneWaiter _waiter;
+        private int _disposed;
+
+        internal DoneRegistration(JobNotifications owner, Guid jobId, DoneWaiter waiter)
+        {
+            _owner = owner;
+            _jobId = jobId;
+            _waiter = waiter;
+        }
+
+        public Task Task => _waiter.Done.Task;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                _owner.Release(_jobId, _waiter);
+            }
+        }
+    }
+
+    internal sealed class DoneWaiter
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Count { get; set; }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2101, Level = LogLevel.Debug, Message = "Listening for job notifications")]
+        public static partial void Listening(ILogger logger);
+
+        [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Job notification connection lost; reconnecting in {DelaySeconds}s: {Reason}")]
+        public static partial void ConnectionLost(ILogger logger, double delaySeconds, string reason);
+    }
+}

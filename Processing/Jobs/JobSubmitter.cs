@@ -1,0 +1,30 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace DataStack.Processing.Jobs;
+
+/// <summary>Validates and queues jobs for the HTTP endpoints, recording the caller's trace context.</summary>
+public sealed class JobSubmitter(JobStore store, IEnumerable<IJobHandler> handlers, IOptions<ProcessingOptions> options)
+{
+    private readonly Dictionary<string, IJobHandler> _handlers = handlers.ToDictionary(h => h.Kind, StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> Kinds => _handlers.Keys;
+
+    /// <summary>Problems with the kind or arguments, by field; empty when the job can be queued.</summary>
+    public IReadOnlyDictionary<string, string[]> Validate(string kind, JsonElement args)
+    {
+        if (!_handlers.TryGetValue(kind, out var handler))
+        {
+            return new Dictionary<string, string[]>
+            {
+                ["kind"] = [$"Unknown job kind '{Http.Problems.Truncate(kind)}'; known kinds: {string.Join(", ", _handlers.Keys.Order())}."],
+            };
+        }
+
+        return handler.Validate(args);
+    }
+
+    public Task<(Job Job, bool Created)> SubmitAsync(string kind, JsonElement args, string? idempotencyKey, CancellationToken cancellationToken) =>
+        store.SubmitAsync(kind, args, idempotencyKey, options.Value.MaxAttempts, Activity.Current?.Context ?? default, cancellationToken);
+}

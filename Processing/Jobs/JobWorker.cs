@@ -1,0 +1,418 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using DataStack.Processing.Database;
+using DataStack.Processing.Telemetry;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace DataStack.Processing.Jobs;
+
+/// <summary>
+/// Runs queued jobs on this replica: claims as many as it has free slots (<c>FOR UPDATE SKIP LOCKED</c>),
+/// keeps their leases alive with a heartbeat, re-queues jobs whose replica died, retries transient failures
+/// with backoff, and on shutdown lets running jobs finish within a grace period before returning them to
+/// the queue. It wakes on LISTEN/NOTIFY; the slow poll only catches retries whose backoff has elapsed.
+/// </summary>
+public sealed partial class JobWorker : BackgroundService
+{
+    private static readonly TimeSpan s_pollInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_heartbeatInterval = TimeSpan.FromSeconds(1);
+
+    private readonly JobStore _store;
+    private readonly JobNotifications _notifications;
+    private readonly MigrationState _migrations;
+    private readonly ProcessingTelemetry _telemetry;
+    private readonly ILogger<JobWorker> _logger;
+    private readonly ProcessingOptions _options;
+    private readonly Dictionary<string, IJobHandler> _handlers;
+    private readonly ConcurrentDictionary<Guid, RunningJob> _running = new();
+    private readonly AsyncSignal _wake = new();
+    private readonly CancellationTokenSource _maintenanceStop = new();
+    private Task _maintenance = Task.CompletedTask;
+
+    public JobWorker(
+        JobStore store,
+        JobNotifications notifications,
+        IEnumerable<IJobHandler> handlers,
+        MigrationState migrations,
+        IOptions<ProcessingOptions> options,
+        ProcessingTelemetry telemetry,
+        ILogger<JobWorker> logger)
+    {
+        _store = store;
+        _notifications = notifications;
+        _migrations = migrations;
+        _telemetry = telemetry;
+        _logger = logger;
+        _options = options.Value;
+        _handlers = handlers.ToDictionary(h => h.Kind, StringComparer.Ordinal);
+        Owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+    }
+
+    /// <summary>This replica's lease-owner name: host, process id and a random suffix.</summary>
+    public string Owner { get; }
+
+    /// <summary>Jobs this replica is running right now.</summary>
+    public int RunningCount => _running.Count;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await _migrations.WhenApplied.WaitAsync(stoppingToken);
+        _notifications.JobsQueued += _wake.Set;
+        _notifications.CancelRequested += OnCancelRequested;
+        _maintenance = Task.Run(() => MaintainAsync(_maintenanceStop.Token), CancellationToken.None);
+        Log.Started(_logger, Owner, _options.WorkerConcurrency);
+
+        var backoff = TimeSpan.Zero;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            _wake.Reset();
+            var free = _options.WorkerConcurrency - _running.Count;
+            var claimedAll = false;
+            if (free > 0)
+            {
+                try
+                {
+                    var claimed = await _store.ClaimAsync(Owner, free, _options.Lease, stoppingToken);
+                    foreach (var job in claimed)
+                    {
+                        Start(job);
+                    }
+
+                    claimedAll = claimed.Count == free;
+                    backoff = TimeSpan.Zero;
+                }
+                catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+                {
+                    backoff = TimeSpan.FromMilliseconds(Math.Clamp(backoff.TotalMilliseconds * 2, 100, 5000));
+                    Log.ClaimFailed(_logger, backoff.TotalSeconds, ex.Message);
+                    await Task.Delay(backoff, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    continue;
+                }
+            }
+
+            if (claimedAll)
+            {
+                // Every free slot was filled: there may be more waiting once a slot frees up.
+                continue;
+            }
+
+            await ((Task)_wake.WaitAsync(s_pollInterval, stoppingToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Stop claiming first; then give running jobs the grace period to finish.
+        await base.StopAsync(cancellationToken);
+        var inFlight = _running.Values.ToArray();
+        if (inFlight.Length > 0)
+        {
+            Log.Draining(_logger, inFlight.Length, _options.ShutdownGraceSeconds);
+            var all = Task.WhenAll(inFlight.Select(r => r.Task));
+            try
+            {
+                await all.WaitAsync(TimeSpan.FromSeconds(_options.ShutdownGraceSeconds), cancellationToken);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                // Out of time: interrupt what is left; each returns its job to the queue as it stops.
+                foreach (var running in _running.Values)
+                {
+                    running.Interrupt(InterruptReason.Shutdown);
+                }
+
+                await all.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+
+        await _maintenanceStop.CancelAsync();
+        await _maintenance.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _notifications.JobsQueued -= _wake.Set;
+        _notifications.CancelRequested -= OnCancelRequested;
+    }
+
+    public override void Dispose()
+    {
+        _maintenanceStop.Dispose();
+        base.Dispose();
+    }
+
+    private void Start(ClaimedJob job)
+    {
+        var context = new JobContext(_store, Owner, job);
+        var running = new RunningJob(job, context);
+        _running[job.Id] = running;
+        running.Task = Task.Run(() => RunAsync(running), CancellationToken.None);
+    }
+
+    private async Task RunAsync(RunningJob running)
+    {
+        var job = running.Job;
+        var context = running.Context;
+        var token = running.Cancellation.Token;
+        var kindTag = new KeyValuePair<string, object?>("datastack.job.kind", job.Kind);
+        var status = "succeeded";
+        var started = Stopwatch.GetTimestamp();
+
+        // The job is a trace of its own, linked to the request that submitted it.
+        Activity.Current = null;
+        using var activity = ProcessingTelemetry.StartJobActivity(job.Kind, job.Id, job.Attempt, job.TraceParent, job.TraceState);
+        _telemetry.JobQueueWait.Record(Math.Max(0, (DateTimeOffset.UtcNow - job.CreatedAt).TotalSeconds), kindTag);
+        Log.JobStarted(_logger, job.Id, job.Kind, job.Attempt);
+        try
+        {
+            if (!_handlers.TryGetValue(job.Kind, out var handler))
+            {
+                throw new JobFailedException("unknown_kind", $"No handler for job kind '{job.Kind}'.");
+            }
+
+            var result = await handler.ExecuteAsync(context, token);
+            if (!context.CompletedInTransaction
+                && !await _store.CompleteAsync(job.Id, Owner, result, context.Progress, CancellationToken.None))
+            {
+                throw new LeaseLostException(job.Id);
+            }
+
+            Log.JobSucceeded(_logger, job.Id, job.Kind, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            if (running.Interruption == InterruptReason.LeaseLost)
+            {
+                status = "lost";
+                Log.LeaseLost(_logger, job.Id, job.Kind);
+            }
+            else if (running.Interruption == InterruptReason.Shutdown)
+            {
+                status = "returned";
+                await RecordOutcomeAsync(() => _store.ReturnToQueueAsync(Owner, [job.Id], CancellationToken.None));
+                Log.JobReturned(_logger, job.Id, job.Kind);
+            }
+            else
+            {
+                status = "cancelled";
+                await RecordOutcomeAsync(() => _store.MarkCancelledAsync(job.Id, Owner, CancellationToken.None));
+                Log.JobCancelled(_logger, job.Id, job.Kind);
+            }
+        }
+        catch (LeaseLostException ex)
+        {
+            // Another replica re-queued the job; whatever it does next is the job's truth.
+            status = "lost";
+            ProcessingTelemetry.RecordFailure(activity, ex, "lease_lost");
+            Log.LeaseLost(_logger, job.Id, job.Kind);
+        }
+        catch (JobFailedException ex)
+        {
+            status = "failed";
+            ProcessingTelemetry.RecordFailure(activity, ex, ex.Error.Code);
+            await RecordOutcomeAsync(() => _store.FailAsync(job.Id, Owner, ex.Error, retryAfter: null, CancellationToken.None));
+            Log.JobFailed(_logger, job.Id, job.Kind, ex.Error.Code, ex.Error.Message);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The runner's boundary: anything else may be transient (database restart, network, disk) or a
+            // bug; either way the job is retried with backoff while attempts remain, then fails with the reason.
+            var code = ex switch
+            {
+                PostgresException pg => $"postgres_{pg.SqlState}",
+                NpgsqlException or IOException or TimeoutException => "transient",
+                _ => "internal",
+            };
+            ProcessingTelemetry.RecordFailure(activity, ex, code);
+            var retryAfter = Backoff(job.Attempt);
+            var error = new JobError(code, ex is PostgresException pge ? pge.MessageText : ex.Message);
+            JobStatus? outcome = null;
+            await RecordOutcomeAsync(async () => outcome = await _store.FailAsync(job.Id, Owner, error, retryAfter, CancellationToken.None));
+            status = outcome == JobStatus.Queued ? "retrying" : "failed";
+            Log.JobErrored(_logger, job.Id, job.Kind, job.Attempt, code, retryAfter.TotalSeconds, ex);
+        }
+        finally
+        {
+            _running.TryRemove(job.Id, out _);
+            running.Cancellation.Dispose();
+            _wake.Set();
+            var statusTag = new KeyValuePair<string, object?>("datastack.job.status", status);
+            _telemetry.JobsCompleted.Add(1, kindTag, statusTag);
+            _telemetry.JobDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, kindTag, statusTag);
+            activity?.SetTag("datastack.job.status", status);
+        }
+    }
+
+    /// <summary>
+    /// Writes a job's outcome. When the database cannot be reached the outcome is lost, but not the job:
+    /// its lease expires and the reaper re-queues it (or fails it once its attempts are used up).
+    /// </summary>
+    private async Task RecordOutcomeAsync(Func<Task> write)
+    {
+        try
+        {
+            await write();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            Log.OutcomeNotRecorded(_logger, ex.Message);
+        }
+    }
+
+    private async Task MaintainAsync(CancellationToken stoppingToken)
+    {
+        var nextReap = DateTime.UtcNow;
+        var nextDepth = DateTime.UtcNow;
+        using var timer = new PeriodicTimer(s_heartbeatInterval);
+        while (true)
+        {
+            try
+            {
+                if (!_running.IsEmpty)
+                {
+                    var snapshot = _running.Values.Select(r => (r.Job.Id, r.Context.Progress)).ToArray();
+                    var held = await _store.HeartbeatAsync(Owner, _options.Lease, snapshot, stoppingToken);
+                    foreach (var (id, _) in snapshot)
+                    {
+                        if (!_running.TryGetValue(id, out var running))
+                        {
+                            continue;
+                        }
+
+                        if (!held.TryGetValue(id, out var cancelRequested))
+                        {
+                            // Not ours any more (lease expired while we could not reach the database).
+                            running.Interrupt(InterruptReason.LeaseLost);
+                        }
+                        else if (cancelRequested)
+                        {
+                            running.Interrupt(InterruptReason.Cancel);
+                        }
+                    }
+                }
+
+                if (DateTime.UtcNow >= nextReap)
+                {
+                    var reaped = await _store.ReapExpiredLeasesAsync(stoppingToken);
+                    if (reaped > 0)
+                    {
+                        Log.LeasesReaped(_logger, reaped);
+                    }
+
+                    nextReap = DateTime.UtcNow + TimeSpan.FromSeconds(Math.Max(1, _options.LeaseSeconds / 2.0));
+                }
+
+                if (DateTime.UtcNow >= nextDepth)
+                {
+                    _telemetry.SetQueueDepth(await _store.CountQueuedAsync(stoppingToken));
+                    nextDepth = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            {
+                Log.MaintenanceFailed(_logger, ex.Message);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            try
+            {
+                await timer.WaitForNextTickAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void OnCancelRequested(Guid jobId)
+    {
+        if (_running.TryGetValue(jobId, out var running))
+        {
+            running.Interrupt(InterruptReason.Cancel);
+        }
+    }
+
+    private static TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, attempt - 1)) * (0.75 + (Random.Shared.NextDouble() / 2)));
+
+    private enum InterruptReason
+    {
+        Cancel,
+        Shutdown,
+        LeaseLost,
+    }
+
+    private sealed class RunningJob(ClaimedJob job, JobContext context)
+    {
+        private int _interrupted;
+
+        public ClaimedJob Job { get; } = job;
+
+        public JobContext Context { get; } = context;
+
+        public CancellationTokenSource Cancellation { get; } = new();
+
+        public Task Task { get; set; } = Task.CompletedTask;
+
+        public InterruptReason? Interruption { get; private set; }
+
+        public void Interrupt(InterruptReason reason)
+        {
+            if (Interlocked.Exchange(ref _interrupted, 1) == 0)
+            {
+                Interruption = reason;
+                try
+                {
+                    Cancellation.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The job ended in the meantime.
+                }
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Job runner {Owner} started with {Concurrency} slots")]
+        public static partial void Started(ILogger logger, string owner, int concurrency);
+
+        [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Job {JobId} ({Kind}) started, attempt {Attempt}")]
+        public static partial void JobStarted(ILogger logger, Guid jobId, string kind, int attempt);
+
+        [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Job {JobId} ({Kind}) succeeded in {ElapsedMs:F0} ms")]
+        public static partial void JobSucceeded(ILogger logger, Guid jobId, string kind, double elapsedMs);
+
+        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) failed: {Code}: {Reason}")]
+        public static partial void JobFailed(ILogger logger, Guid jobId, string kind, string code, string reason);
+
+        [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) attempt {Attempt} errored ({Code}); retry in {RetrySeconds:F1}s if attempts remain")]
+        public static partial void JobErrored(ILogger logger, Guid jobId, string kind, int attempt, string code, double retrySeconds, Exception exception);
+
+        [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Job {JobId} ({Kind}) cancelled")]
+        public static partial void JobCancelled(ILogger logger, Guid jobId, string kind);
+
+        [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Job {JobId} ({Kind}) returned to the queue at shutdown")]
+        public static partial void JobReturned(ILogger logger, Guid jobId, string kind);
+
+        [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) lease lost; another replica owns it now")]
+        public static partial void LeaseLost(ILogger logger, Guid jobId, string kind);
+
+        [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Re-queued or failed {Count} jobs whose lease expired")]
+        public static partial void LeasesReaped(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Could not claim jobs; retrying in {DelaySeconds:F1}s: {Reason}")]
+        public static partial void ClaimFailed(ILogger logger, double delaySeconds, string reason);
+
+        [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Job maintenance (heartbeat, reaper) failed: {Reason}")]
+        public static partial void MaintenanceFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Could not record a job outcome; its lease will expire and it will be re-queued: {Reason}")]
+        public static partial void OutcomeNotRecorded(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Waiting up to {GraceSeconds}s for {Count} running jobs")]
+        public static partial void Draining(ILogger logger, int count, int graceSeconds);
+    }
+}

@@ -1,0 +1,30 @@
+using DataStack.Processing.Datasets;
+using DataStack.Processing.Ingest;
+using DataStack.Processing.Profiles;
+using DataStack.Processing.Telemetry;
+using DataStack.Processing.Transforms;
+
+namespace DataStack.Processing.Jobs;
+
+public static class JobsServiceCollectionExtensions
+{
+    /// <summary>The catalog, the queue, its runner and one handler per job kind.</summary>
+    public static IServiceCollection AddProcessingJobs(this IServiceCollection services)
+    {
+        services.AddSingleton<ProcessingTelemetry>();
+        services.AddSingleton<DatasetCatalog>();
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<JobSubmitter>();
+
+        services.AddSingleton<IJobHandler, IngestJobHandler>();
+        services.AddSingleton<IJobHandler, ProfileJobHandler>();
+        services.AddSingleton<IJobHandler, TransformJobHandler>();
+        services.AddSingleton<IJobHandler, NoopJobHandler>();
+
+        services.AddSingleton<JobNotifications>();
+        services.AddHostedService(provider => provider.GetRequiredService<JobNotifications>());
+        services.AddSingleton<JobWorker>();
+        services.AddHostedService(provider => provider.GetRequiredService<JobWorker>());
+        return services;
+    }
+}

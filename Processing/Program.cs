@@ -1,0 +1,50 @@
+using DataStack.Processing;
+using DataStack.Processing.Auth;
+using DataStack.Processing.Database;
+using DataStack.Processing.Datasets;
+using DataStack.Processing.Jobs;
+using DataStack.ServiceDefaults;
+using Microsoft.Extensions.Options;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+
+builder.Services.AddOptions<ProcessingOptions>()
+    .BindConfiguration(ProcessingOptions.SectionName)
+    .ValidateDataAnnotations()
+    .Validate(
+        options => !string.IsNullOrWhiteSpace(options.ApiKey) || options.AllowAnonymous,
+        "Processing:ApiKey is not set. Set Processing__ApiKey (the AppHost injects it), or Processing__AllowAnonymous=true to serve without a key.")
+    .ValidateOnStart();
+
+// Let running jobs use their grace period on shutdown before the host gives up on them.
+builder.Services.AddOptions<HostOptions>()
+    .Configure<IOptions<ProcessingOptions>>((host, processing) =>
+        host.ShutdownTimeout = TimeSpan.FromSeconds(processing.Value.ShutdownGraceSeconds + 15));
+
+builder.Services.AddAnalyticsDataSource(builder.Configuration);
+builder.Services.AddProcessingJobs();
+builder.Services.AddApiKeyAuthentication();
+builder.Services.AddProblemDetails();
+builder.Services.AddOpenApi();
+
+var app = builder.Build();
+
+app.UseExceptionHandler(new ExceptionHandlerOptions
+{
+    // Malformed JSON, oversized bodies and the like are the client's problem (400, 413), not a 500.
+    StatusCodeSelector = exception => exception is BadHttpRequestException badRequest
+        ? badRequest.StatusCode
+        : StatusCodes.Status500InternalServerError,
+});
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapOpenApi().AllowAnonymous();
+app.MapDefaultEndpoints();
+app.MapDatasetEndpoints();
+app.MapJobEndpoints();
+
+app.Run();

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace DataStack.Processing.Telemetry;
+
+/// <summary>
+/// The Processing service's own spans and metrics, both named <see cref="Name"/>. Spans are
+/// "verb object" (<c>job ingest</c>, <c>ingest copy</c>); nothing is recorded per row.
+/// </summary>
+public sealed class ProcessingTelemetry : IDisposable
+{
+    public const string Name = "DataStack.Processing";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    private readonly Meter _meter;
+    private long _queueDepth;
+
+    public ProcessingTelemetry(IMeterFactory meterFactory)
+    {
+        _meter = meterFactory.Create(Name);
+        JobsCompleted = _meter.CreateCounter<long>("datastack.jobs.completed", "{job}", "Jobs that ended, by kind and status.");
+        JobDuration = _meter.CreateHistogram<double>("datastack.job.duration", "s", "How long a job ran, by kind and status.");
+        JobQueueWait = _meter.CreateHistogram<double>("datastack.job.queue_wait", "s", "Time from submit to start, by kind.");
+        RowsIngested = _meter.CreateCounter<long>("datastack.ingest.rows", "{row}", "Rows written by ingest jobs.");
+        BytesIngested = _meter.CreateCounter<long>("datastack.ingest.bytes", "By", "CSV bytes read by ingest jobs.");
+        _meter.CreateObservableGauge("datastack.jobs.queued", () => Volatile.Read(ref _queueDepth), "{job}", "Jobs waiting in the queue.");
+    }
+
+    public Counter<long> JobsCompleted { get; }
+
+    public Histogram<double> JobDuration { get; }
+
+    public Histogram<double> JobQueueWait { get; }
+
+    public Counter<long> RowsIngested { get; }
+
+    public Counter<long> BytesIngested { get; }
+
+    /// <summary>Updated by the job runner's maintenance loop; read by the gauge without touching the database.</summary>
+    public void SetQueueDepth(long depth) => Volatile.Write(ref _queueDepth, depth);
+
+    /// <summary>
+    /// Starts the span of one run of a job. It is a new trace, linked to the span of the request that
+    /// submitted the job: the job runs later, maybe many times, and must not stretch the request's trace.
+    /// </summary>
+    public static Activity? StartJobActivity(string kind, Guid jobId, int attempt, string? traceParent, string? traceState)
+    {
+        ActivityLink[]? links = null;
+        if (traceParent is not null && ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var submitter))
+        {
+            links = [new ActivityLink(submitter)];
+        }
+
+        var activity = ActivitySource.StartActivity(
+            ActivityKind.Consumer,
+            parentContext: default,
+            tags: null,
+            links: links,
+            name: $"job {kind}");
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("datastack.job.id", jobId.ToString());
+            activity.SetTag("datastack.job.kind", kind);
+            activity.SetTag("datastack.job.attempt", attempt);
+        }
+
+        return activity;
+    }
+
+    /// <summary>Marks a span failed with the standard exception tags.</summary>
+    public static void RecordFailure(Activity? activity, Exception exception, string? code = null)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetStatus(ActivityStatusCode.Error, code ?? exception.GetType().Name);
+        activity.AddException(exception);
+        if (code is not null)
+        {
+            activity.SetTag("error.type", code);
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,115 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using DataStack.Processing.Jobs;
+using DataStack.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace DataStack.Processing.Tests.Infrastructure;
+
+/// <summary>
+/// The Processing service on Kestrel (real HTTP on a loopback port) against its own database on the shared
+/// throwaway PostgreSQL server, configured exactly through the wiring contract's settings.
+/// </summary>
+public sealed class ProcessingApp : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    private readonly Dictionary<string, string?> _settings = [];
+
+    public string ApiKey { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+
+    public string DataDir { get; } = Directory.CreateTempSubdirectory("datastack-data-").FullName;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public PostgresServer Postgres { get; private set; } = null!;
+
+    /// <summary>An authenticated client (bearer key set) on the real server.</summary>
+    public HttpClient Client { get; private set; } = null!;
+
+    /// <summary>Extra configuration, e.g. <c>Processing:MaxUploadBytes</c>; set before <see cref="InitializeAsync"/>.</summary>
+    public ProcessingApp With(string key, string? value)
+    {
+        _settings[key] = value;
+        return this;
+    }
+
+    public async Task InitializeAsync()
+    {
+        Postgres = await PostgresServer.SharedAsync();
+        ConnectionString = await Postgres.CreateDatabaseAsync("processing");
+        UseKestrel(0);
+        StartServer();
+        Client = CreateAuthenticatedClient();
+    }
+
+    public HttpClient CreateAuthenticatedClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        return client;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("ConnectionStrings:analytics", ConnectionString);
+        builder.UseSetting("Processing:ApiKey", ApiKey);
+        builder.UseSetting("Processing:DataDir", DataDir);
+        builder.UseSetting("Processing:LeaseSeconds", "5");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>Writes a file into the data folder and returns its path relative to it.</summary>
+    public string WriteDataFile(string relativePath, string contents)
+    {
+        var full = Path.Combine(DataDir, relativePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, contents, new UTF8Encoding(false));
+        return relativePath;
+    }
+
+    /// <summary>Uploads CSV text with PUT and returns the queued job.</summary>
+    public async Task<Job> UploadAsync(string dataset, string csv, string query = "")
+    {
+        using var content = new StringContent(csv, Encoding.UTF8, "text/csv");
+        using var response = await Client.PutAsync($"/datasets/{dataset}{query}", content);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"PUT /datasets/{dataset} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+
+        return (await response.Content.ReadFromJsonAsync<Job>(JsonSerializerOptions.Web))!;
+    }
+
+    /// <summary>Waits (server side, LISTEN/NOTIFY) until the job has ended.</summary>
+    public async Task<Job> WaitAsync(Guid jobId, int timeoutSeconds = 60)
+    {
+        var job = await Client.GetFromJsonAsync<Job>($"/jobs/{jobId}/wait?timeout={timeoutSeconds}", JsonSerializerOptions.Web);
+        return job!;
+    }
+
+    /// <summary>Uploads and waits for the ingest job to end.</summary>
+    public async Task<Job> UploadAndWaitAsync(string dataset, string csv, string query = "") =>
+        await WaitAsync((await UploadAsync(dataset, csv, query)).Id);
+
+    public override async ValueTask DisposeAsync()
+    {
+        Client?.Dispose();
+        await base.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temp folder.
+        }
+    }
+
+    Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
+}
