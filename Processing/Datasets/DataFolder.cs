@@ -30,9 +30,22 @@ public static class DataFolder
             return false;
         }
 
-        // A symbolic link inside the folder must not lead out of it either.
-        var resolved = new FileInfo(candidate).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? candidate;
-        if (!resolved.StartsWith(rootWithSeparator, StringComparison.Ordinal))
+        // A symbolic link inside the folder (to the file or to any folder on the way) must not lead out of
+        // it either: compare where the path really leads with where the folder really is.
+        string realRoot, realCandidate;
+        try
+        {
+            realRoot = RealPath(root, depth: 0);
+            realCandidate = RealPath(candidate, depth: 0);
+        }
+        catch (IOException)
+        {
+            error = "The path cannot be resolved (a broken or looping symbolic link).";
+            return false;
+        }
+
+        var realRootWithSeparator = Path.EndsInDirectorySeparator(realRoot) ? realRoot : realRoot + Path.DirectorySeparatorChar;
+        if (!realCandidate.StartsWith(realRootWithSeparator, StringComparison.Ordinal))
         {
             error = "The path leads outside the data folder.";
             return false;
@@ -41,5 +54,35 @@ public static class DataFolder
         fullPath = candidate;
         error = null;
         return true;
+    }
+
+    /// <summary>
+    /// The path with every symbolic link on it resolved, like realpath(3); parts that do not exist are kept
+    /// as written. Throws <see cref="IOException"/> for link loops.
+    /// </summary>
+    private static string RealPath(string fullPath, int depth)
+    {
+        if (depth > 40)
+        {
+            throw new IOException("Too many levels of symbolic links.");
+        }
+
+        var root = Path.GetPathRoot(fullPath) ?? "";
+        var current = root;
+        foreach (var part in fullPath[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = Path.Combine(current, part);
+            FileSystemInfo entry = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            if (entry.LinkTarget is not null)
+            {
+                // The final target is not a link, but the folders it sits in may be.
+                var target = entry.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? next;
+                next = RealPath(Path.GetFullPath(target), depth + 1);
+            }
+
+            current = next;
+        }
+
+        return current;
     }
 }
