@@ -222,7 +222,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
 
         await using var command = dataSource.CreateCommand(
             """
-            UPDATE datastack.jobs j SET status = 'succeeded', finished_at = now(), result = u.result, error = NULL,
+            UPDATE datastack.jobs j SET status = 'succeeded', finished_at = clock_timestamp(), result = u.result, error = NULL,
                 progress_rows = u.rows, progress_bytes = u.bytes, lease_owner = NULL, lease_expires_at = NULL
             FROM unnest($2::uuid[], $3::jsonb[], $4::bigint[], $5::bigint[]) AS u(id, result, rows, bytes)
             WHERE j.id = u.id AND j.lease_owner = $1 AND j.status = 'running'
@@ -249,7 +249,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     {
         await using var command = new NpgsqlCommand(
             """
-            UPDATE datastack.jobs SET status = 'succeeded', finished_at = now(), result = $3, error = NULL,
+            UPDATE datastack.jobs SET status = 'succeeded', finished_at = clock_timestamp(), result = $3, error = NULL,
                 progress_rows = $4, progress_bytes = $5, lease_owner = NULL, lease_expires_at = NULL
             WHERE id = $1 AND lease_owner = $2 AND status = 'running'
             """,
