@@ -2,7 +2,7 @@
 """One timed run of one pandas contender, for bench/DataStack.Bench (section 2).
 
     pandas_bench.py upload       --rows N --processing-url URL   (API key in DATASTACK_API_KEY)
-    pandas_bench.py to_sql       --rows N --analytics-uri postgresql://...
+    pandas_bench.py to_sql       --rows N --analytics-uri postgresql://...   (postgresql+psycopg://, or +psycopg2 on SQLAlchemy 1.4)
     pandas_bench.py to_sql_multi --rows N --analytics-uri postgresql://...
 
 Builds a deterministic DataFrame (not timed), times only the contender, and prints one JSON line:
@@ -20,6 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
+DRIVER = ["datastack (requests)"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATASTACK_SRC = os.path.join(HERE, "..", "Jupyter", "datastack", "src")
 
@@ -67,7 +68,22 @@ def run_to_sql(frame: pd.DataFrame, uri: str, multi: bool) -> None:
     except ImportError:
         print("SQLAlchemy is missing: apt-get install python3-sqlalchemy", file=sys.stderr)
         sys.exit(3)
-    engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        # The psycopg (3) dialect needs SQLAlchemy 2.0; Debian bookworm ships 1.4, whose PostgreSQL driver
+        # is psycopg2 (apt-get install python3-psycopg2). The driver used is reported with the timing.
+        engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1))
+    except sqlalchemy.exc.NoSuchModuleError:
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            print(
+                f"SQLAlchemy {sqlalchemy.__version__} has no psycopg (3) dialect and psycopg2 is missing: "
+                "apt-get install python3-psycopg2 (or SQLAlchemy >= 2.0)",
+                file=sys.stderr,
+            )
+            sys.exit(3)
+        engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg2://", 1))
+    DRIVER[0] = f"SQLAlchemy {sqlalchemy.__version__} + {engine.dialect.driver}"
     try:
         if multi:
             # 1,000 rows x 8 columns = 8,000 bind parameters per INSERT (PostgreSQL allows 65,535).
@@ -93,7 +109,7 @@ def main() -> None:
     else:
         run_to_sql(frame, args.analytics_uri, multi=args.contender == "to_sql_multi")
     seconds = time.perf_counter() - started
-    print(json.dumps({"contender": args.contender, "rows": args.rows, "seconds": seconds}))
+    print(json.dumps({"contender": args.contender, "rows": args.rows, "seconds": seconds, "driver": DRIVER[0]}))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,12 @@ public sealed record BenchOptions
     /// <summary>noop jobs per drain measurement.</summary>
     public int QueueJobs { get; init; } = 20_000;
 
+    /// <summary>
+    /// <c>Processing__WorkerConcurrency</c> of the two queue replicas (the shipped default is 4). A claim fills
+    /// at most the free slots, so for jobs that take microseconds this bounds how many ride one round trip.
+    /// </summary>
+    public int QueueConcurrency { get; init; } = 32;
+
     /// <summary>Submission rate of the paced latency measurement.</summary>
     public int PacedRate { get; init; } = 200;
 
@@ -39,13 +45,14 @@ public sealed record BenchOptions
     public const string Usage =
         """
         usage: bench/run.sh [--rows N] [--rounds N] [--quick] [--big-rows N | --no-big]
-                            [--only ingest,pandas,queue,tracing,memory] [--queue-jobs N]
+                            [--only ingest,pandas,queue,tracing,memory] [--queue-jobs N] [--queue-concurrency N]
                             [--upload-rows N] [--to-sql-rows N] [--python PATH] [--env KEY=VALUE ...]
           --rows N         CSV rows of the ingest and tracing sections (default 1000000)
           --rounds N       rounds per section; contenders alternate inside each round (default 5)
           --quick          smoke run: 200k rows, 2 rounds, 5k queue jobs, 100k-row upload, no 10M run
           --big-rows N     rows of the peak-memory ingest (default 10000000); --no-big skips it
           --only LIST      run only these sections
+          --queue-concurrency N   WorkerConcurrency of the queue replicas (default 32; the service default is 4)
           --env KEY=VALUE  extra environment for every Processing replica (repeatable; for experiments)
         """;
 
@@ -69,6 +76,7 @@ public sealed record BenchOptions
                 "--upload-rows" => options with { UploadRows = NextInt() },
                 "--to-sql-rows" => options with { ToSqlRows = NextInt() },
                 "--queue-jobs" => options with { QueueJobs = NextInt() },
+                "--queue-concurrency" => options with { QueueConcurrency = Math.Max(1, NextInt()) },
                 "--python" => options with { Python = Next() },
                 "--env" => options with { ProcessingEnvironment = WithVariable(options.ProcessingEnvironment, Next()) },
                 "--only" => options with { Sections = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },

@@ -22,9 +22,11 @@ public static class PandasBench
         var cs = new NpgsqlConnectionStringBuilder(env.Analytics);
         var uri = $"postgresql://{Uri.EscapeDataString(cs.Username!)}:{Uri.EscapeDataString(cs.Password!)}@{cs.Host}:{cs.Port}/{cs.Database}";
 
+        var driver = "";
         Contender Python(string contender, int rows, string[] extra, Dictionary<string, string>? environment = null) => new(contender, async ct =>
         {
-            var seconds = await RunScriptAsync(options.Python, script, [contender, "--rows", rows.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra], environment, ct);
+            var (seconds, used) = await RunScriptAsync(options.Python, script, [contender, "--rows", rows.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extra], environment, ct);
+            driver = contender == "upload" ? driver : used;
             return seconds * 1000 * options.UploadRows / rows; // scaled to the upload's rows (×1 for upload)
         });
 
@@ -52,6 +54,7 @@ public static class PandasBench
         var multi = Stats.Median(samples["to_sql_multi"]);
         var scale = options.UploadRows == options.ToSqlRows ? "" : $" (measured on {options.ToSqlRows:N0} rows, scaled ×{(double)options.UploadRows / options.ToSqlRows:0.##} linearly)";
         report.Add(section, "datastack client.upload(df), end to end incl. ingest job", Report.Ms(upload));
+        report.Note($"to_sql ran on {driver} (the psycopg 3 dialect needs SQLAlchemy ≥ 2.0; Debian bookworm ships 1.4).");
         report.Add(section, $"df.to_sql, method=None (default){scale}", $"{Report.Ms(toSql)} → upload is {Report.Num(toSql / upload, "F1")}× faster", $"≥ {TargetSpeedup}× faster", toSql / upload >= TargetSpeedup);
         report.Add(section, $"df.to_sql, method='multi', chunksize=1000{scale}", $"{Report.Ms(multi)} → upload is {Report.Num(multi / upload, "F1")}× faster");
         foreach (var (name, list) in samples)
@@ -60,7 +63,7 @@ public static class PandasBench
         }
     }
 
-    private static async Task<double> RunScriptAsync(
+    private static async Task<(double Seconds, string Driver)> RunScriptAsync(
         string python, string script, string[] arguments, Dictionary<string, string>? environment, CancellationToken cancellationToken)
     {
         var startInfo = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -91,6 +94,6 @@ public static class PandasBench
 
         var line = (await stdout).Trim().Split('\n')[^1];
         using var json = JsonDocument.Parse(line);
-        return json.RootElement.GetProperty("seconds").GetDouble();
+        return (json.RootElement.GetProperty("seconds").GetDouble(), json.RootElement.GetProperty("driver").GetString() ?? "");
     }
 }
