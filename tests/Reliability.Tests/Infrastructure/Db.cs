@@ -2,12 +2,15 @@ using Npgsql;
 
 namespace DataStack.Reliability.Tests.Infrastructure;
 
-/// <summary>Direct SQL against a test database, to see what really is in the queue and the catalog.</summary>
+/// <summary>
+/// Direct SQL against a test database, to see what really is in the queue and the catalog. Unpooled: a test
+/// that restarts the server must not trip over a pooled connection the restart killed.
+/// </summary>
 public static class Db
 {
     public static async Task<T?> ScalarAsync<T>(string connectionString, string sql, params object[] parameters)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(Unpooled(connectionString));
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var parameter in parameters)
@@ -21,7 +24,7 @@ public static class Db
 
     public static async Task<List<object?[]>> RowsAsync(string connectionString, string sql, params object[] parameters)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(Unpooled(connectionString));
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var parameter in parameters)
@@ -54,6 +57,9 @@ public static class Db
             ids.ToArray());
         return [.. rows.Select(r => new JobRow((Guid)r[0]!, (string)r[1]!, (int)r[2]!, (string?)r[3], (string?)r[4], (string?)r[5]))];
     }
+
+    private static string Unpooled(string connectionString) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
 
     /// <summary>Every table in the service's schemas (catalog, queue and data tables).</summary>
     public static async Task<IReadOnlyList<string>> TablesAsync(string connectionString)
