@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
-using DataStack.Processing.Jobs;
 using DataStack.Reliability.Tests.Infrastructure;
 
 namespace DataStack.Reliability.Tests;
@@ -114,7 +113,7 @@ public sealed class CrashTests(ITestOutputHelper output)
             {
                 using var response = await client.PostAsJsonAsync("/jobs", new { kind = "noop", args = new { durationMs = 1 }, idempotencyKey = key }, Api.Json);
                 await Api.EnsureSuccessAsync(response, "POST /jobs");
-                var job = await response.Content.ReadFromJsonAsync<Job>(Api.Json);
+                var job = await response.Content.ReadFromJsonAsync<WireJob>(Api.Json);
                 answers.Add((key, response.StatusCode, job!.Id));
             }
         }));
