@@ -30,9 +30,12 @@ public static class DataFolder
             return false;
         }
 
-        // A symbolic link inside the folder must not lead out of it either.
-        var resolved = new FileInfo(candidate).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? candidate;
-        if (!resolved.StartsWith(rootWithSeparator, StringComparison.Ordinal))
+        // A symbolic link inside the folder must not lead out of it either: not the file, nor any folder on
+        // the way to it. Both sides are compared with every link resolved (the data folder may itself be one).
+        var realRoot = RealPath(root);
+        var realCandidate = RealPath(candidate);
+        if (realRoot is null || realCandidate is null
+            || !realCandidate.StartsWith(Path.EndsInDirectorySeparator(realRoot) ? realRoot : realRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal))
         {
             error = "The path leads outside the data folder.";
             return false;
@@ -41,5 +44,63 @@ public static class DataFolder
         fullPath = candidate;
         error = null;
         return true;
+    }
+
+    /// <summary>
+    /// The path with every symbolic link along it resolved, component by component as the kernel does
+    /// (<c>realpath</c>); parts that do not exist are kept as they are. Null when links loop.
+    /// </summary>
+    internal static string? RealPath(string fullPath)
+    {
+        const int MaxLinks = 40;
+        var current = Path.GetPathRoot(fullPath)!;
+        var pending = new Stack<string>();
+        Push(pending, fullPath[current.Length..]);
+        var links = 0;
+        while (pending.TryPop(out var part))
+        {
+            if (part is "" or ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                current = Path.GetDirectoryName(current) ?? current;
+                continue;
+            }
+
+            var next = Path.Join(current, part);
+            var target = new FileInfo(next).LinkTarget;
+            if (target is null)
+            {
+                current = next;
+                continue;
+            }
+
+            if (++links > MaxLinks)
+            {
+                return null;
+            }
+
+            if (Path.IsPathRooted(target))
+            {
+                current = Path.GetPathRoot(target)!;
+                target = target[current.Length..];
+            }
+
+            Push(pending, target);
+        }
+
+        return current;
+
+        static void Push(Stack<string> pending, string relative)
+        {
+            var parts = relative.Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar]);
+            for (var i = parts.Length - 1; i >= 0; i--)
+            {
+                pending.Push(parts[i]);
+            }
+        }
     }
 }
