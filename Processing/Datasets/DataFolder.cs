@@ -30,12 +30,22 @@ public static class DataFolder
             return false;
         }
 
-        // A symbolic link inside the folder must not lead out of it either: not the file, nor any folder on
-        // the way to it. Both sides are compared with every link resolved (the data folder may itself be one).
-        var realRoot = RealPath(root);
-        var realCandidate = RealPath(candidate);
-        if (realRoot is null || realCandidate is null
-            || !realCandidate.StartsWith(Path.EndsInDirectorySeparator(realRoot) ? realRoot : realRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        // A symbolic link inside the folder (to the file or to any folder on the way) must not lead out of
+        // it either: compare where the path really leads with where the folder really is.
+        string realRoot, realCandidate;
+        try
+        {
+            realRoot = RealPath(root, depth: 0);
+            realCandidate = RealPath(candidate, depth: 0);
+        }
+        catch (IOException)
+        {
+            error = "The path cannot be resolved (a broken or looping symbolic link).";
+            return false;
+        }
+
+        var realRootWithSeparator = Path.EndsInDirectorySeparator(realRoot) ? realRoot : realRoot + Path.DirectorySeparatorChar;
+        if (!realCandidate.StartsWith(realRootWithSeparator, StringComparison.Ordinal))
         {
             error = "The path leads outside the data folder.";
             return false;
@@ -47,60 +57,32 @@ public static class DataFolder
     }
 
     /// <summary>
-    /// The path with every symbolic link along it resolved, component by component as the kernel does
-    /// (<c>realpath</c>); parts that do not exist are kept as they are. Null when links loop.
+    /// The path with every symbolic link on it resolved, like realpath(3); parts that do not exist are kept
+    /// as written. Throws <see cref="IOException"/> for link loops.
     /// </summary>
-    internal static string? RealPath(string fullPath)
+    private static string RealPath(string fullPath, int depth)
     {
-        const int MaxLinks = 40;
-        var current = Path.GetPathRoot(fullPath)!;
-        var pending = new Stack<string>();
-        Push(pending, fullPath[current.Length..]);
-        var links = 0;
-        while (pending.TryPop(out var part))
+        if (depth > 40)
         {
-            if (part is "" or ".")
+            throw new IOException("Too many levels of symbolic links.");
+        }
+
+        var root = Path.GetPathRoot(fullPath) ?? "";
+        var current = root;
+        foreach (var part in fullPath[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = Path.Combine(current, part);
+            FileSystemInfo entry = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            if (entry.LinkTarget is not null)
             {
-                continue;
+                // The final target is not a link, but the folders it sits in may be.
+                var target = entry.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? next;
+                next = RealPath(Path.GetFullPath(target), depth + 1);
             }
 
-            if (part == "..")
-            {
-                current = Path.GetDirectoryName(current) ?? current;
-                continue;
-            }
-
-            var next = Path.Join(current, part);
-            var target = new FileInfo(next).LinkTarget;
-            if (target is null)
-            {
-                current = next;
-                continue;
-            }
-
-            if (++links > MaxLinks)
-            {
-                return null;
-            }
-
-            if (Path.IsPathRooted(target))
-            {
-                current = Path.GetPathRoot(target)!;
-                target = target[current.Length..];
-            }
-
-            Push(pending, target);
+            current = next;
         }
 
         return current;
-
-        static void Push(Stack<string> pending, string relative)
-        {
-            var parts = relative.Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar]);
-            for (var i = parts.Length - 1; i >= 0; i--)
-            {
-                pending.Push(parts[i]);
-            }
-        }
     }
 }

@@ -101,6 +101,21 @@ public sealed class DatasetCatalog(NpgsqlDataSource dataSource)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Stores a profile on the caller's connection (so it commits with the job's end), but only while the dataset
+    /// is still the version that was profiled: <paramref name="profiledVersion"/> is its <c>updated_at</c> as read
+    /// in the profile's snapshot. Returns false when the dataset was replaced or deleted meanwhile.
+    /// </summary>
+    public static async Task<bool> SetProfileAsync(
+        NpgsqlConnection connection, string name, JsonElement profile, DateTimeOffset profiledVersion, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("UPDATE datastack.datasets SET profile = $2 WHERE name = $1 AND updated_at = $3", connection);
+        command.Parameters.Add(new() { Value = name });
+        command.Parameters.Add(new() { Value = profile.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = profiledVersion });
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
     /// <summary>Drops the data table and its catalog entry together. Returns false when there was no such dataset.</summary>
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
     {

@@ -274,9 +274,9 @@ public static partial class DatasetEndpoints
             "tab" or "\\t" => "\t",
             _ => delimiter,
         };
-        if (separator.Length != 1 || separator[0] is '"' or '\r' or '\n')
+        if (separator.Length != 1 || !CsvReader.IsValidDelimiter(separator[0]))
         {
-            return (default, ",", Problems.Validation("delimiter", "A single character other than a quote or a line break (or 'tab')."));
+            return (default, ",", Problems.Validation("delimiter", "A single ASCII character other than a quote or a line break (or 'tab')."));
         }
 
         return (ingestMode, separator, null);

@@ -1,16 +1,384 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DataStack.Processing.Datasets;
 using DataStack.Processing.Jobs;
+using DataStack.Processing.Telemetry;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace DataStack.Processing.Transforms;
 
-/// <summary>Placeholder until the transform job is implemented.</summary>
-public sealed class TransformJobHandler : IJobHandler
+/// <summary>
+/// <c>transform</c>: materialises one SELECT as dataset <c>{dataset}</c>. Args: <c>{ "dataset", "query" }</c>.
+/// <para>
+/// Transforms cannot write outside their dataset. The user's query runs only on a connection in a READ ONLY
+/// transaction (with <c>statement_timeout</c> and <c>search_path = datasets</c>), wrapped as a subquery:
+/// <c>SELECT * FROM (…) AS q</c>, which admits neither other statements nor data-modifying CTEs, and any
+/// function that tries to write fails. Its rows stream by binary COPY into a new table on a second, read-write
+/// connection whose SQL is all ours; that transaction then swaps the table in, updates the catalog and ends
+/// the job, so the old dataset stays exactly as it was unless all of it commits.
+/// </para>
+/// Result: <c>{ "dataset", "rows", "columns": [{ "name", "type" }] }</c>.
+/// </summary>
+public sealed partial class TransformJobHandler(
+    NpgsqlDataSource dataSource, IOptions<ProcessingOptions> options, ILogger<TransformJobHandler> logger) : IJobHandler
 {
+    public const string Source = "transform";
+
+    /// <summary>The wrapper's text before the user's query; error positions are shifted back by its length.</summary>
+    private const string WrapperPrefix = "SELECT * FROM (\n";
+
+    /// <summary>A newline before the closing parenthesis, so a trailing -- comment in the query cannot swallow it.</summary>
+    private const string WrapperSuffix = "\n) AS q";
+
+    private const string CopyPrefix = "COPY (";
+
+    /// <summary>PostgreSQL truncates longer identifiers (NAMEDATALEN - 1).</summary>
+    private const int MaxIdentifierBytes = 63;
+
+    /// <summary>
+    /// SQLSTATE classes that mean "this query is wrong" and that another attempt cannot fix: feature not supported,
+    /// cardinality, data exception, invalid transaction state (read-only), SQL routine and external routine
+    /// exceptions, invalid schema, syntax or access rule, WITH CHECK, program limit, PL/pgSQL RAISE.
+    /// Everything else (connection, resources, serialization, shutdown, internal) is left to the runner's retry.
+    /// </summary>
+    private static readonly string[] s_queryErrorClasses = ["0A", "21", "22", "25", "2F", "38", "39", "3F", "42", "44", "54", "P0"];
+
+    private readonly ProcessingOptions _options = options.Value;
+
     public string Kind => JobKinds.Transform;
 
-    public IReadOnlyDictionary<string, string[]> Validate(JsonElement args) => new Dictionary<string, string[]>();
+    public IReadOnlyDictionary<string, string[]> Validate(JsonElement args)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (args.ValueKind != JsonValueKind.Object)
+        {
+            errors["args"] = ["must be a JSON object with 'dataset' and 'query'"];
+            return errors;
+        }
 
-    public Task<JsonNode?> ExecuteAsync(JobContext context, CancellationToken cancellationToken) =>
-        throw new JobFailedException("not_implemented", "Not implemented yet.");
+        var dataset = args.TryGetProperty("dataset", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+        if (!DatasetName.IsValid(dataset))
+        {
+            errors["dataset"] = [$"A dataset name is required: {DatasetName.Rule}."];
+        }
+
+        if (!args.TryGetProperty("query", out var q) || q.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
+        {
+            errors["query"] = ["A query is required."];
+        }
+        else if (q.ValueKind != JsonValueKind.String)
+        {
+            errors["query"] = ["The query must be a string."];
+        }
+        else if (!TransformQuery.TryParse(q.GetString(), out _, out var queryError))
+        {
+            errors["query"] = [queryError];
+        }
+
+        return errors;
+    }
+
+    public async Task<JsonNode?> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        // Arguments were checked at submission; check again, since the queue may hold jobs from older versions.
+        var errors = Validate(context.Args);
+        if (errors.Count > 0)
+        {
+            var (field, messages) = errors.First();
+            throw new JobFailedException(field == "query" ? "invalid_query" : "invalid_args", $"{field}: {messages[0]}");
+        }
+
+        var dataset = context.Args.GetProperty("dataset").GetString()!;
+        var text = context.Args.GetProperty("query").GetString()!;
+        TransformQuery.TryParse(text, out var query, out _);
+
+        using var activity = ProcessingTelemetry.ActivitySource.StartActivity($"transform {dataset}");
+        activity?.SetTag("datastack.dataset", dataset);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await RunAsync(context, dataset, text, query.Body, cancellationToken);
+            activity?.SetTag("datastack.rows", context.Progress.Rows);
+            Log.TransformCompleted(logger, context.Id, dataset, context.Progress.Rows, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return result;
+        }
+        catch (JobFailedException ex)
+        {
+            ProcessingTelemetry.RecordFailure(activity, ex, ex.Error.Code);
+            Log.TransformRefused(logger, context.Id, dataset, ex.Error.Code);
+            throw;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ProcessingTelemetry.RecordFailure(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<JsonNode?> RunAsync(JobContext context, string dataset, string text, string body, CancellationToken cancellationToken)
+    {
+        var wrapped = WrapperPrefix + body + WrapperSuffix;
+        var staging = DatasetName.QuoteIdentifier(DatasetName.Schema) + "." + DatasetName.QuoteIdentifier($"transform-{context.Id:N}");
+
+        // The user's query only ever runs here: read only, time-limited, seeing the datasets by their plain names.
+        await using var read = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var readTransaction = await read.BeginTransactionAsync(cancellationToken);
+        await ExecuteOwnAsync(read, "SET TRANSACTION READ ONLY", cancellationToken);
+        await using (var setup = new NpgsqlCommand(
+            """
+            SELECT set_config('statement_timeout', $1, true),
+                   set_config('search_path', 'datasets', true),
+                   set_config('standard_conforming_strings', 'on', true)
+            """,
+            read))
+        {
+            setup.Parameters.Add(new() { Value = $"{_options.TransformTimeoutSeconds}s" });
+            await setup.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var columns = await DescribeAsync(read, wrapped, text, cancellationToken);
+
+        await using var write = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var writeTransaction = await write.BeginTransactionAsync(cancellationToken);
+        var columnList = string.Join(", ", columns.Select(c => DatasetName.QuoteIdentifier(c.Name)));
+        await ExecuteOwnAsync(
+            write,
+            $"CREATE TABLE {staging} ({string.Join(", ", columns.Select(c => $"{DatasetName.QuoteIdentifier(c.Name)} {c.Type}"))})",
+            cancellationToken);
+
+        var rows = await CopyAsync(context, read, $"{CopyPrefix}{wrapped}) TO STDOUT (FORMAT BINARY)", write,
+            $"COPY {staging} ({columnList}) FROM STDIN (FORMAT BINARY)", text, cancellationToken);
+
+        // End the read transaction before touching the old table: its locks would block the DROP below forever
+        // (PostgreSQL cannot see a deadlock that runs through this process).
+        await readTransaction.RollbackAsync(cancellationToken);
+
+        var target = DatasetName.QualifiedTable(dataset);
+        await ExecuteOwnAsync(write, $"DROP TABLE IF EXISTS {target}", cancellationToken);
+        await ExecuteOwnAsync(write, $"ALTER TABLE {staging} RENAME TO {DatasetName.QuoteIdentifier(dataset)}", cancellationToken);
+        var stored = await DatasetCatalog.ReadTableColumnsAsync(write, dataset, cancellationToken);
+        await DatasetCatalog.UpsertAsync(write, dataset, stored, rows, Source, Checksum(text), context.Id, cancellationToken);
+
+        var result = new JsonObject
+        {
+            ["dataset"] = dataset,
+            ["rows"] = rows,
+            ["columns"] = new JsonArray([.. stored.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, ["type"] = c.Type })]),
+        };
+        await context.CompleteInTransactionAsync(write, result, cancellationToken);
+        await writeTransaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    /// <summary>
+    /// The result columns, without running the query (Parse + Describe only). Types come with their modifiers
+    /// for the built-in types (<c>numeric(10,2)</c>, <c>character varying(20)</c>); any other type is named by
+    /// the server's <c>format_type</c>, which quotes and qualifies it as needed.
+    /// </summary>
+    private static async Task<IReadOnlyList<DatasetColumn>> DescribeAsync(
+        NpgsqlConnection read, string wrapped, string text, CancellationToken cancellationToken)
+    {
+        var columns = new List<(string Name, string? Type, uint Oid)>();
+        try
+        {
+            await using var command = new NpgsqlCommand(wrapped, read);
+            await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SchemaOnly, cancellationToken);
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                var type = reader.GetPostgresType(i);
+                var element = type is Npgsql.PostgresTypes.PostgresArrayType array ? array.Element : type;
+                var builtIn = element is Npgsql.PostgresTypes.PostgresBaseType && element.Namespace == "pg_catalog";
+                columns.Add((reader.GetName(i), builtIn ? reader.GetDataTypeName(i) : null, reader.GetDataTypeOID(i)));
+            }
+        }
+        catch (PostgresException ex) when (!cancellationToken.IsCancellationRequested && ToJobFailure(ex, text, WrapperPrefix.Length) is { } failure)
+        {
+            throw failure;
+        }
+
+        CheckColumnNames(columns.Select(c => c.Name).ToList());
+
+        var described = new List<DatasetColumn>(columns.Count);
+        foreach (var (name, type, oid) in columns)
+        {
+            if (type is not null)
+            {
+                described.Add(new DatasetColumn(name, type));
+                continue;
+            }
+
+            await using var format = new NpgsqlCommand("SELECT format_type($1, NULL)", read);
+            format.Parameters.Add(new() { Value = oid, NpgsqlDbType = NpgsqlDbType.Oid });
+            described.Add(new DatasetColumn(name, (string)(await format.ExecuteScalarAsync(cancellationToken))!));
+        }
+
+        return described;
+    }
+
+    private static void CheckColumnNames(IReadOnlyList<string> names)
+    {
+        if (names.Count == 0)
+        {
+            throw new JobFailedException("invalid_columns", "The query returns no columns.");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (name.Length == 0)
+            {
+                throw new JobFailedException("invalid_columns", "Every result column needs a name; name expressions with AS.");
+            }
+
+            if (Encoding.UTF8.GetByteCount(name) > MaxIdentifierBytes)
+            {
+                throw new JobFailedException("invalid_columns", $"The column name '{Http.Problems.Truncate(name)}' is longer than {MaxIdentifierBytes} bytes.");
+            }
+
+            if (!seen.Add(name))
+            {
+                var hint = name == "?column?" ? " (an unnamed expression; name it with AS)" : "";
+                throw new JobFailedException("invalid_columns", $"The result has more than one column named '{name}'{hint}; column names must be unique.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Streams the query's rows, in PostgreSQL's binary COPY format, from the read-only connection into the
+    /// staging table on the write connection, counting rows on the way for progress. Returns the row count.
+    /// </summary>
+    private static async Task<long> CopyAsync(
+        JobContext context, NpgsqlConnection read, string copyOut, NpgsqlConnection write, string copyIn, string text, CancellationToken cancellationToken)
+    {
+        var counter = new BinaryCopyRowCounter();
+        long bytes = 0;
+        NpgsqlRawCopyStream? target = null;
+        try
+        {
+            target = await write.BeginRawBinaryCopyAsync(copyIn, cancellationToken);
+            await using (var source = await read.BeginRawBinaryCopyAsync(copyOut, cancellationToken))
+            {
+                var buffer = new byte[1 << 16];
+                int count;
+                while ((count = await source.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    counter.Feed(buffer.AsSpan(0, count));
+                    bytes += count;
+                    await target.WriteAsync(buffer.AsMemory(0, count), cancellationToken);
+                    context.ReportProgress(counter.Rows, bytes);
+                }
+            }
+
+            // Disposing the import ends it and makes PostgreSQL check what it received.
+            await target.DisposeAsync();
+            target = null;
+        }
+        catch (PostgresException ex) when (!cancellationToken.IsCancellationRequested && ToJobFailure(ex, text, CopyPrefix.Length + WrapperPrefix.Length) is { } failure)
+        {
+            await AbortAsync(target);
+            throw failure;
+        }
+        catch
+        {
+            await AbortAsync(target);
+            throw;
+        }
+
+        if (!counter.Completed)
+        {
+            throw new InvalidOperationException("The binary COPY stream of the transform ended without its trailer.");
+        }
+
+        context.ReportProgress(counter.Rows, bytes);
+        return counter.Rows;
+    }
+
+    /// <summary>Abandons an unfinished import (CopyFail), so that disposing it does not try to complete it.</summary>
+    private static async Task AbortAsync(NpgsqlRawCopyStream? target)
+    {
+        if (target is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await target.CancelAsync();
+            await target.DisposeAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or IOException or InvalidOperationException)
+        {
+            // The write transaction is rolled back anyway; the original failure is the one to report.
+        }
+    }
+
+    private static async Task ExecuteOwnAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException ex) when (!cancellationToken.IsCancellationRequested && ToJobFailure(ex, text: null, 0) is { } failure)
+        {
+            // E.g. a result column of a pseudo-type (record) that no table can hold.
+            throw failure;
+        }
+    }
+
+    /// <summary>
+    /// Maps a PostgreSQL error to a non-retryable job failure when it is the query's fault: <c>timeout</c> for the
+    /// statement timeout, <c>invalid_query</c> otherwise, with PostgreSQL's message, hint and the position in the
+    /// user's text (line and column). Returns null for errors another attempt may not meet.
+    /// </summary>
+    private static JobFailedException? ToJobFailure(PostgresException ex, string? text, int prefixLength)
+    {
+        if (ex.SqlState == PostgresErrorCodes.QueryCanceled)
+        {
+            // Not our cancellation token (filtered by the callers): the statement timeout.
+            return new JobFailedException("timeout", $"The query ran longer than the transform timeout (Processing:TransformTimeoutSeconds): {ex.MessageText}.");
+        }
+
+        if (!s_queryErrorClasses.Contains(ex.SqlState[..2], StringComparer.Ordinal))
+        {
+            return null;
+        }
+
+        var message = new StringBuilder(ex.MessageText);
+        long? line = null;
+        int? column = null;
+        var position = ex.Position - prefixLength - 1;
+        if (text is not null && ex.Position > 0 && position >= 0 && position < text.Length)
+        {
+            var (l, c) = TransformQuery.LineAndColumn(text, position);
+            (line, column) = (l, c);
+            message.Append($" (at character {position + 1}: line {l}, column {c})");
+        }
+
+        if (!string.IsNullOrEmpty(ex.Hint))
+        {
+            message.Append(". Hint: ").Append(ex.Hint);
+        }
+
+        return new JobFailedException("invalid_query", message.ToString(), line, column);
+    }
+
+    /// <summary>What produced the dataset: the SHA-256 of the query text, in hex.</summary>
+    private static string Checksum(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4101, Level = LogLevel.Information,
+            Message = "Transform job {JobId} materialised dataset {Dataset}: {RowCount} rows in {ElapsedMs} ms")]
+        public static partial void TransformCompleted(ILogger logger, Guid jobId, string dataset, long rowCount, double elapsedMs);
+
+        // The code only: PostgreSQL's message can quote row data, which logs never carry.
+        [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "Transform job {JobId} for dataset {Dataset} refused: {ErrorCode}")]
+        public static partial void TransformRefused(ILogger logger, Guid jobId, string dataset, string errorCode);
+    }
 }

@@ -29,6 +29,28 @@ public sealed class JobQueueTests(ProcessingApp app) : IClassFixture<ProcessingA
     }
 
     [Fact]
+    public async Task JobJsonUsesTheDocumentedShape()
+    {
+        // Arrange
+        using var response = await app.Client.PostAsJsonAsync("/jobs", new { kind = "noop", args = new { } });
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        // Act
+        var job = await app.Client.GetFromJsonAsync<JsonElement>($"/jobs/{id}/wait?timeout=30");
+
+        // Assert
+        Assert.Equal("succeeded", job.GetProperty("status").GetString());
+        Assert.Equal("noop", job.GetProperty("kind").GetString());
+        foreach (var property in new[] { "id", "attempts", "createdAt", "startedAt", "finishedAt", "progress", "result", "error", "traceId" })
+        {
+            Assert.True(job.TryGetProperty(property, out _), $"missing '{property}'");
+        }
+
+        Assert.True(job.GetProperty("progress").TryGetProperty("rows", out _));
+        Assert.True(job.GetProperty("progress").TryGetProperty("bytes", out _));
+    }
+
+    [Fact]
     public async Task FailingNoopJobEndsFailedWithItsReasonAndIsNotRetried()
     {
         // Arrange

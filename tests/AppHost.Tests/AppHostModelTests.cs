@@ -1,0 +1,210 @@
+using Aspire.Hosting.Postgres;
+
+namespace DataStack.AppHost.Tests;
+
+/// <summary>
+/// The app model as AppHost.cs declares it. Nothing is started: these tests need no container runtime.
+/// </summary>
+public sealed class AppHostModelTests
+{
+    [Fact]
+    public async Task ModelDeclaresTheContractResourcesByName()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+
+        // Act
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+
+        // Assert
+        var postgres = builder.GetResource<PostgresServerResource>("postgres");
+        var analytics = builder.GetResource<PostgresDatabaseResource>("analytics");
+        Assert.Same(postgres, analytics.Parent);
+        Assert.Equal("analytics", analytics.DatabaseName);
+        Assert.Same(builder.GetResource<ParameterResource>("postgres-password"), postgres.PasswordParameter);
+        builder.GetResource<ProjectResource>("processing");
+        builder.GetResource<ContainerResource>("jupyter");
+    }
+
+    [Theory]
+    [InlineData("postgres-password")]
+    [InlineData("processing-api-key")]
+    [InlineData("jupyter-token")]
+    public async Task ParameterIsASecretWithAGeneratedDefault(string name)
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+
+        // Act
+        var parameter = builder.GetResource<ParameterResource>(name);
+
+        // Assert
+        Assert.True(parameter.Secret);
+        Assert.NotNull(parameter.Default);
+    }
+
+    [Fact]
+    public async Task PostgresImageIsPinnedAndKeepsItsDataInAVolume()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+
+        // Act
+        var postgres = builder.GetResource<PostgresServerResource>("postgres");
+
+        // Assert
+        Assert.Equal("17.6", postgres.Annotations.OfType<ContainerImageAnnotation>().Last().Tag);
+        var volume = Assert.Single(postgres.Annotations.OfType<ContainerMountAnnotation>(), mount => mount.Type == ContainerMountType.Volume);
+        Assert.Equal("/var/lib/postgresql/data", volume.Target);
+    }
+
+    [Fact]
+    public async Task ProcessingReferencesAnalyticsAndWaitsUntilItIsHealthy()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+
+        // Act
+        var processing = builder.GetResource<ProjectResource>("processing");
+
+        // Assert
+        Assert.Contains(processing.Annotations.OfType<ResourceRelationshipAnnotation>(), relationship => relationship.Type == "Reference" && relationship.Resource.Name == "analytics");
+        Assert.Contains(processing.Annotations.OfType<WaitAnnotation>(), wait => wait.Resource.Name == "analytics" && wait.WaitType == WaitType.WaitUntilHealthy);
+    }
+
+    [Fact]
+    public async Task ProcessingReceivesTheWiringContract()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Publish, cts.Token);
+        var processing = builder.GetResource<ProjectResource>("processing");
+
+        // Act
+        var environment = await builder.GetEnvironmentAsync(processing, cts.Token);
+
+        // Assert
+        Assert.Equal("{analytics.connectionString}", environment["ConnectionStrings__analytics"]);
+        Assert.Equal("{processing-api-key.value}", environment["Processing__ApiKey"]);
+        Assert.Equal("/data", environment["Processing__DataDir"]);
+    }
+
+    [Fact]
+    public async Task JupyterReceivesTheWiringContract()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Publish, cts.Token);
+        var jupyter = builder.GetResource<ContainerResource>("jupyter");
+
+        // Act
+        var environment = await builder.GetEnvironmentAsync(jupyter, cts.Token);
+
+        // Assert
+        string[] connectionProperties = ["ANALYTICS_URI", "ANALYTICS_HOST", "ANALYTICS_PORT", "ANALYTICS_USERNAME", "ANALYTICS_PASSWORD", "ANALYTICS_DATABASENAME"];
+        Assert.Equal("{analytics.connectionString}", environment["ConnectionStrings__analytics"]);
+        Assert.All(connectionProperties, name => Assert.Contains(name, environment.Keys));
+        Assert.Equal("{processing.bindings.http.url}", environment["services__processing__http__0"]);
+        Assert.Equal("{processing.bindings.http.url}", environment["PROCESSING_HTTP"]);
+        Assert.Equal("{processing-api-key.value}", environment["DATASTACK_API_KEY"]);
+        Assert.Equal("{jupyter-token.value}", environment["JUPYTER_TOKEN"]);
+    }
+
+    [Fact]
+    public async Task JupyterExportsTelemetryAndIsHealthCheckedAfterProcessingIsUp()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+
+        // Act
+        var jupyter = builder.GetResource<ContainerResource>("jupyter");
+
+        // Assert
+        Assert.True(jupyter.HasAnnotationOfType<OtlpExporterAnnotation>());
+        Assert.True(jupyter.HasAnnotationOfType<HealthCheckAnnotation>());
+        Assert.Contains(jupyter.Annotations.OfType<WaitAnnotation>(), wait => wait.Resource.Name == "processing");
+    }
+
+    [Fact]
+    public async Task JupyterMountsTheNotebooksAndTheSharedDataFolder()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+        var repositoryRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
+
+        // Act
+        var mounts = builder.GetResource<ContainerResource>("jupyter").Annotations.OfType<ContainerMountAnnotation>()
+            .Where(mount => mount.Type == ContainerMountType.BindMount)
+            .ToDictionary(mount => mount.Target, mount => mount.Source);
+
+        // Assert
+        Assert.Equal(Path.Combine(repositoryRoot, "Jupyter", "notebooks"), mounts["/home/jovyan/work/notebooks"]);
+        Assert.Equal(Path.Combine(repositoryRoot, "data"), mounts["/data"]);
+    }
+
+    [Fact]
+    public async Task PublishingLeavesOutJupyterAndPgweb()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+
+        // Act
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Publish, cts.Token);
+
+        // Assert
+        Assert.True(builder.GetResource<ContainerResource>("jupyter").IsExcludedFromPublish());
+        Assert.False(builder.GetResource<ProjectResource>("processing").IsExcludedFromPublish());
+        Assert.False(builder.GetResource<PostgresServerResource>("postgres").IsExcludedFromPublish());
+        Assert.Empty(builder.Resources.OfType<PgWebContainerResource>());
+    }
+
+    [Fact]
+    public async Task RunningLocallyAddsPgweb()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+
+        // Act
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+
+        // Assert
+        Assert.Single(builder.Resources.OfType<PgWebContainerResource>());
+    }
+
+    [Theory]
+    [InlineData(null, 1)]
+    [InlineData("3", 3)]
+    public async Task ProcessingReplicasComeFromConfiguration(string? configuredReplicas, int expected)
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        string[] args = configuredReplicas is null ? [] : [$"--Processing:Replicas={configuredReplicas}"];
+
+        // Act
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, args, cts.Token);
+
+        // Assert
+        Assert.Equal(expected, builder.GetResource<ProjectResource>("processing").GetReplicaCount());
+    }
+
+    [Fact]
+    public async Task ProcessingOffersTheDashboardCommands()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+
+        // Act
+        var commands = builder.GetResource<ProjectResource>("processing").Annotations.OfType<ResourceCommandAnnotation>()
+            .ToDictionary(command => command.Name, command => command.DisplayName);
+
+        // Assert
+        Assert.Equal("Load sample data", commands["load-sample-data"]);
+        Assert.Equal("Re-queue failed jobs", commands["requeue-failed-jobs"]);
+    }
+}

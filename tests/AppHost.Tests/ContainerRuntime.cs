@@ -1,0 +1,64 @@
+using System.ComponentModel;
+using System.Diagnostics;
+
+namespace DataStack.AppHost.Tests;
+
+/// <summary>
+/// Whether the container runtime Aspire will use (Docker, or Podman via <c>ASPIRE_CONTAINER_RUNTIME</c>) answers.
+/// Asked once per test run, with a real <c>info</c> call rather than a look for the executable.
+/// </summary>
+internal static class ContainerRuntime
+{
+    /// <summary>Set to <c>1</c> to turn a missing runtime into failing end-to-end tests instead of skipped ones.</summary>
+    public const string RequireVariable = "DATASTACK_REQUIRE_DOCKER";
+
+    private static Lazy<string?> Problem { get; } = new(Probe);
+
+    public static bool IsRequired => Environment.GetEnvironmentVariable(RequireVariable) == "1";
+
+    /// <summary>Why the runtime cannot be used, or <see langword="null"/> when it answers.</summary>
+    public static string? Unavailability => Problem.Value;
+
+    private static string? Probe()
+    {
+        var runtime = Environment.GetEnvironmentVariable("ASPIRE_CONTAINER_RUNTIME")
+            ?? Environment.GetEnvironmentVariable("DOTNET_ASPIRE_CONTAINER_RUNTIME")
+            ?? "docker";
+        var startInfo = new ProcessStartInfo(runtime, "info")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+
+        try
+        {
+            using var process = Process.Start(startInfo);
+            if (process is null)
+            {
+                return $"'{runtime} info' could not be started.";
+            }
+
+            // Drain both pipes so a chatty runtime cannot block on a full buffer.
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(TimeSpan.FromSeconds(20)))
+            {
+                process.Kill(entireProcessTree: true);
+                return $"'{runtime} info' did not answer within 20 seconds.";
+            }
+
+            process.WaitForExit();
+            return process.ExitCode == 0
+                ? null
+                : $"'{runtime} info' exited with code {process.ExitCode}: {FirstLine(error.Result)}{FirstLine(output.Result)}";
+        }
+        catch (Win32Exception ex)
+        {
+            return $"'{runtime}' could not be run ({ex.Message}).";
+        }
+    }
+
+    private static string FirstLine(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? string.Empty;
+}
