@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -33,6 +34,8 @@ public static class OpenTelemetryExtensions
     public const string MetricsEndpointKey = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
     public const string LogsEndpointKey = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
 
+    private const string AspNetCoreSuppressTagsSwitch = "Microsoft.AspNetCore.Hosting.SuppressActivityOpenTelemetryData";
+
     /// <summary>
     /// Exports each signal whose OTLP endpoint is configured (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, or the
     /// signal's own <c>OTEL_EXPORTER_OTLP_{TRACES|METRICS|LOGS}_ENDPOINT</c>). Without an endpoint, or with
@@ -65,6 +68,16 @@ public static class OpenTelemetryExtensions
             });
             builder.Services.ConfigureOpenTelemetryLoggerProvider(logging =>
                 logging.ConfigureResource(resource => ConfigureResource(resource, applicationName)));
+        }
+
+        if (exportTraces)
+        {
+            // ASP.NET Core 10 adds the HTTP semantic-convention tags known at the start of a request (method,
+            // scheme, url.path, server address) to its server span only when this switch is off; it is on by
+            // default, and the instrumentation package turns it off exactly like this. The rest (name, route,
+            // status code) is added by the enricher at the end of the request.
+            AppContext.SetSwitch(AspNetCoreSuppressTagsSwitch, false);
+            builder.Services.AddSingleton<IStartupFilter, HttpServerSpanEnricher>();
         }
 
         if (exportTraces || exportMetrics)
