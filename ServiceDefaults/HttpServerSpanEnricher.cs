@@ -38,9 +38,10 @@ internal sealed class HttpServerSpanEnricher : IStartupFilter
             {
                 await nextMiddleware(context);
             }
-            catch (Exception exception) when (Fail(activity, exception))
+            catch (Exception exception)
             {
-                // Not reached: the filter records the exception and lets it propagate unchanged.
+                Fail(activity, exception);
+                throw;
             }
 
             Complete(context, activity);
@@ -48,15 +49,13 @@ internal sealed class HttpServerSpanEnricher : IStartupFilter
         next(app);
     };
 
-    private static bool Fail(Activity activity, Exception exception)
+    private static void Fail(Activity activity, Exception exception)
     {
         if (activity.IsAllDataRequested)
         {
             activity.SetTag("error.type", exception.GetType().FullName);
             activity.SetStatus(ActivityStatusCode.Error);
         }
-
-        return false;
     }
 
     private static void Complete(HttpContext context, Activity activity)

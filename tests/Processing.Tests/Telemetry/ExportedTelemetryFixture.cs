@@ -90,7 +90,11 @@ public sealed class ExportedTelemetryFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await Receiver.DisposeAsync();
+        if (Receiver is not null)
+        {
+            await Receiver.DisposeAsync();
+        }
+
         Directory.Delete(DataDir, recursive: true);
     }
 
