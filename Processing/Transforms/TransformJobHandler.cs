@@ -27,6 +27,9 @@ namespace DataStack.Processing.Transforms;
 public sealed partial class TransformJobHandler(
     NpgsqlDataSource dataSource, IOptions<ProcessingOptions> options, ILogger<TransformJobHandler> logger) : IJobHandler
 {
+    /// <summary>The role the user's query runs as, where it exists (created by migration 0002).</summary>
+    internal const string TransformRole = "datastack_transform";
+
     public const string Source = "transform";
 
     /// <summary>The wrapper's text before the user's query; error positions are shifted back by its length.</summary>
@@ -143,6 +146,17 @@ public sealed partial class TransformJobHandler(
         {
             setup.Parameters.Add(new() { Value = $"{_options.TransformTimeoutSeconds}s" });
             await setup.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // Run as the datasets-only role where the migrations could create it (see 0002_transform_role.sql).
+        await using (var role = new NpgsqlCommand(
+            $"SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{TransformRole}') THEN pg_has_role('{TransformRole}', 'MEMBER') ELSE false END",
+            read))
+        {
+            if (await role.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                await ExecuteOwnAsync(read, $"SET LOCAL ROLE {TransformRole}", cancellationToken);
+            }
         }
 
         var columns = await DescribeAsync(read, wrapped, text, cancellationToken);
