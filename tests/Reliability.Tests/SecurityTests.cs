@@ -63,7 +63,8 @@ public sealed partial class SecurityTests(SecuredReplica secured, ITestOutputHel
     public async Task EveryMappedEndpointButHealthAndOpenApiRequiresTheKey()
     {
         // Arrange: the endpoint table itself (what the OpenAPI document might leave out), in process.
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        await using var root = new WebApplicationFactory<Program>();
+        await using var factory = root.WithWebHostBuilder(builder =>
         {
             builder.UseSetting("ConnectionStrings:analytics", secured.Set.ConnectionString);
             builder.UseSetting("Processing:ApiKey", secured.Set.ApiKey);
