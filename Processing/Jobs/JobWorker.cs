@@ -29,6 +29,7 @@ public sealed partial class JobWorker : BackgroundService
     private readonly AsyncSignal _wake = new();
     private readonly CancellationTokenSource _maintenanceStop = new();
     private Task _maintenance = Task.CompletedTask;
+    private int _stopped;
 
     public JobWorker(
         JobStore store,
@@ -103,6 +104,13 @@ public sealed partial class JobWorker : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            // Already stopped (and perhaps disposed): a host that is stopped by two callers at once - e.g. the
+            // app's own Run() and a WebApplicationFactory - calls this twice.
+            return;
+        }
+
         // Stop claiming first; then give running jobs the grace period to finish.
         await base.StopAsync(cancellationToken);
         var inFlight = _running.Values.ToArray();

@@ -130,6 +130,10 @@ public sealed partial class TransformJobHandler(
 
         // The user's query only ever runs here: read only, time-limited, seeing the datasets by their plain names.
         await using var read = await dataSource.OpenConnectionAsync(cancellationToken);
+
+        // A session-level advisory lock the query takes (pg_advisory_lock) outlives the rollback that ends its
+        // transaction, and the pool would hand it on with the connection: release it however the job ends.
+        await using var releaseLocks = new AdvisoryLockRelease(read);
         await using var readTransaction = await read.BeginTransactionAsync(cancellationToken);
         await ExecuteOwnAsync(read, "SET TRANSACTION READ ONLY", cancellationToken);
         await using (var setup = new NpgsqlCommand(
@@ -171,6 +175,7 @@ public sealed partial class TransformJobHandler(
         // End the read transaction before touching the old table: its locks would block the DROP below forever
         // (PostgreSQL cannot see a deadlock that runs through this process).
         await readTransaction.RollbackAsync(cancellationToken);
+        await releaseLocks.DisposeAsync();
 
         var target = DatasetName.QualifiedTable(dataset);
         await ExecuteOwnAsync(write, $"DROP TABLE IF EXISTS {target}", cancellationToken);
@@ -384,6 +389,30 @@ public sealed partial class TransformJobHandler(
 
     /// <summary>What produced the dataset: the SHA-256 of the query text, in hex.</summary>
     private static string Checksum(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>Runs <c>pg_advisory_unlock_all()</c> on the read connection once its transaction has ended (once).</summary>
+    private sealed class AdvisoryLockRelease(NpgsqlConnection connection) : IAsyncDisposable
+    {
+        private int _released;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 1 || connection.FullState != System.Data.ConnectionState.Open)
+            {
+                return;
+            }
+
+            try
+            {
+                await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (NpgsqlException)
+            {
+                // The connection broke: Npgsql does not pool it, and the session's end releases its locks.
+            }
+        }
+    }
 
     private static partial class Log
     {
