@@ -3,12 +3,15 @@ using DataStack.Processing.Auth;
 using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
 using DataStack.Processing.Jobs;
+using DataStack.Processing.Telemetry;
 using DataStack.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddServiceDefaults();
+builder.AddServiceDefaults(telemetry => telemetry
+    .AddSource(ProcessingTelemetry.Name)
+    .AddMeter(ProcessingTelemetry.Name));
 
 builder.Services.AddOptions<ProcessingOptions>()
     .BindConfiguration(ProcessingOptions.SectionName)

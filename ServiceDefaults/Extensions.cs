@@ -20,10 +20,14 @@ public static class Extensions
     /// <summary>Tag for health checks that say whether the process is alive (not whether it is ready).</summary>
     public const string LiveTag = "live";
 
-    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder)
+    /// <summary>
+    /// OpenTelemetry (see <see cref="OpenTelemetryExtensions.ConfigureOpenTelemetry"/>) and the default health
+    /// checks. <paramref name="configureTelemetry"/> adds the service's own activity sources and meters.
+    /// </summary>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, Action<ServiceTelemetry>? configureTelemetry = null)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.ConfigureOpenTelemetry();
+        builder.ConfigureOpenTelemetry(configureTelemetry);
         builder.AddDefaultHealthChecks();
         return builder;
     }
@@ -38,15 +42,20 @@ public static class Extensions
 
     /// <summary>
     /// Maps <c>/health</c> (ready) and <c>/alive</c> (live) in every environment: an orchestrator needs
-    /// them in production too. The responses carry only the overall status, never check details.
+    /// them in production too. The responses carry only the overall status, never check details. Probes are
+    /// frequent and say nothing about the work, so they are kept out of traces.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
+        app.MapHealthChecks(HealthEndpointPath)
+            .AllowAnonymous()
+            .WithoutTracing();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains(LiveTag),
-        }).AllowAnonymous();
+        })
+            .AllowAnonymous()
+            .WithoutTracing();
         return app;
     }
 }

@@ -30,6 +30,7 @@ public sealed partial class JobWorker : BackgroundService
     private readonly CancellationTokenSource _maintenanceStop = new();
     private readonly JobCompletionWriter _completions;
     private Task _maintenance = Task.CompletedTask;
+    private int _stopped;
 
     public JobWorker(
         JobStore store,
@@ -106,6 +107,13 @@ public sealed partial class JobWorker : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            // Already stopped (and perhaps disposed): a host that is stopped by two callers at once - e.g. the
+            // app's own Run() and a WebApplicationFactory - calls this twice.
+            return;
+        }
+
         // Stop claiming first; then give running jobs the grace period to finish.
         await base.StopAsync(cancellationToken);
         var inFlight = _running.Values.ToArray();
@@ -163,7 +171,12 @@ public sealed partial class JobWorker : BackgroundService
         // The job is a trace of its own, linked to the request that submitted it.
         Activity.Current = null;
         using var activity = ProcessingTelemetry.StartJobActivity(job.Kind, job.Id, job.Attempt, job.TraceParent, job.TraceState);
-        _telemetry.JobQueueWait.Record(Math.Max(0, (DateTimeOffset.UtcNow - job.CreatedAt).TotalSeconds), kindTag);
+        if (job.Attempt == 1)
+        {
+            // Submit → first start; a retry's wait would also count the earlier attempts and their backoff.
+            _telemetry.JobQueueWait.Record(Math.Max(0, (DateTimeOffset.UtcNow - job.CreatedAt).TotalSeconds), kindTag);
+        }
+
         Log.JobStarted(_logger, job.Id, job.Kind, job.Attempt);
         try
         {
@@ -210,10 +223,11 @@ public sealed partial class JobWorker : BackgroundService
         }
         catch (JobFailedException ex)
         {
+            // The message is for the user (stored on the job) and may quote the input: it stays out of logs and spans.
             status = "failed";
-            ProcessingTelemetry.RecordFailure(activity, ex, ex.Error.Code);
+            ProcessingTelemetry.RecordFailure(activity, ex.Error.Code);
             await RecordOutcomeAsync(() => _store.FailAsync(job.Id, Owner, ex.Error, retryAfter: null, CancellationToken.None));
-            Log.JobFailed(_logger, job.Id, job.Kind, ex.Error.Code, ex.Error.Message);
+            Log.JobFailed(_logger, job.Id, job.Kind, ex.Error.Code, ex.Error.Row, ex.Error.Column);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -390,8 +404,8 @@ public sealed partial class JobWorker : BackgroundService
         [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Job {JobId} ({Kind}) succeeded in {ElapsedMs:F0} ms")]
         public static partial void JobSucceeded(ILogger logger, Guid jobId, string kind, double elapsedMs);
 
-        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) failed: {Code}: {Reason}")]
-        public static partial void JobFailed(ILogger logger, Guid jobId, string kind, string code, string reason);
+        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) failed: {Code} (row {Row}, column {Column})")]
+        public static partial void JobFailed(ILogger logger, Guid jobId, string kind, string code, long? row, int? column);
 
         [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) attempt {Attempt} errored ({Code}); retry in {RetrySeconds:F1}s if attempts remain")]
         public static partial void JobErrored(ILogger logger, Guid jobId, string kind, int attempt, string code, double retrySeconds, Exception exception);

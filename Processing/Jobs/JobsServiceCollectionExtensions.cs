@@ -25,6 +25,8 @@ public static class JobsServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<JobNotifications>());
         services.AddSingleton<JobWorker>();
         services.AddHostedService(provider => provider.GetRequiredService<JobWorker>());
+        services.AddSingleton<UploadSweeper>();
+        services.AddHostedService(provider => provider.GetRequiredService<UploadSweeper>());
         return services;
     }
 }

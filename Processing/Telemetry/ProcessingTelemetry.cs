@@ -76,12 +76,18 @@ public sealed class ProcessingTelemetry : IDisposable
             return;
         }
 
-        activity.SetStatus(ActivityStatusCode.Error, code ?? exception.GetType().Name);
+        RecordFailure(activity, code ?? exception.GetType().Name);
         activity.AddException(exception);
-        if (code is not null)
-        {
-            activity.SetTag("error.type", code);
-        }
+    }
+
+    /// <summary>
+    /// Marks a span failed with an error code only: for expected failures (bad input) whose message is meant
+    /// for the user and may quote the data, which must not reach telemetry.
+    /// </summary>
+    public static void RecordFailure(Activity? activity, string code)
+    {
+        activity?.SetStatus(ActivityStatusCode.Error, code);
+        activity?.SetTag("error.type", code);
     }
 
     public void Dispose() => _meter.Dispose();

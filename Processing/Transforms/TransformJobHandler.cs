@@ -27,6 +27,9 @@ namespace DataStack.Processing.Transforms;
 public sealed partial class TransformJobHandler(
     NpgsqlDataSource dataSource, IOptions<ProcessingOptions> options, ILogger<TransformJobHandler> logger) : IJobHandler
 {
+    /// <summary>The role the user's query runs as, where it exists (created by migration 0002).</summary>
+    internal const string TransformRole = "datastack_transform";
+
     public const string Source = "transform";
 
     /// <summary>The wrapper's text before the user's query; error positions are shifted back by its length.</summary>
@@ -127,6 +130,10 @@ public sealed partial class TransformJobHandler(
 
         // The user's query only ever runs here: read only, time-limited, seeing the datasets by their plain names.
         await using var read = await dataSource.OpenConnectionAsync(cancellationToken);
+
+        // A session-level advisory lock the query takes (pg_advisory_lock) outlives the rollback that ends its
+        // transaction, and the pool would hand it on with the connection: release it however the job ends.
+        await using var releaseLocks = new AdvisoryLockRelease(read);
         await using var readTransaction = await read.BeginTransactionAsync(cancellationToken);
         await ExecuteOwnAsync(read, "SET TRANSACTION READ ONLY", cancellationToken);
         await using (var setup = new NpgsqlCommand(
@@ -139,6 +146,17 @@ public sealed partial class TransformJobHandler(
         {
             setup.Parameters.Add(new() { Value = $"{_options.TransformTimeoutSeconds}s" });
             await setup.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // Run as the datasets-only role where the migrations could create it (see 0002_transform_role.sql).
+        await using (var role = new NpgsqlCommand(
+            $"SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{TransformRole}') THEN pg_has_role('{TransformRole}', 'MEMBER') ELSE false END",
+            read))
+        {
+            if (await role.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                await ExecuteOwnAsync(read, $"SET LOCAL ROLE {TransformRole}", cancellationToken);
+            }
         }
 
         var columns = await DescribeAsync(read, wrapped, text, cancellationToken);
@@ -157,6 +175,7 @@ public sealed partial class TransformJobHandler(
         // End the read transaction before touching the old table: its locks would block the DROP below forever
         // (PostgreSQL cannot see a deadlock that runs through this process).
         await readTransaction.RollbackAsync(cancellationToken);
+        await releaseLocks.DisposeAsync();
 
         var target = DatasetName.QualifiedTable(dataset);
         await ExecuteOwnAsync(write, $"DROP TABLE IF EXISTS {target}", cancellationToken);
@@ -370,6 +389,30 @@ public sealed partial class TransformJobHandler(
 
     /// <summary>What produced the dataset: the SHA-256 of the query text, in hex.</summary>
     private static string Checksum(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>Runs <c>pg_advisory_unlock_all()</c> on the read connection once its transaction has ended (once).</summary>
+    private sealed class AdvisoryLockRelease(NpgsqlConnection connection) : IAsyncDisposable
+    {
+        private int _released;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 1 || connection.FullState != System.Data.ConnectionState.Open)
+            {
+                return;
+            }
+
+            try
+            {
+                await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
+                await command.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (NpgsqlException)
+            {
+                // The connection broke: Npgsql does not pool it, and the session's end releases its locks.
+            }
+        }
+    }
 
     private static partial class Log
     {

@@ -39,7 +39,9 @@ public sealed class ProcessingApp : WebApplicationFactory<Program>, IAsyncLifeti
     public async Task InitializeAsync()
     {
         Postgres = await PostgresServer.SharedAsync();
-        ConnectionString = await Postgres.CreateDatabaseAsync("processing");
+        ConnectionString = _settings.TryGetValue("ConnectionStrings:analytics", out var given) && given is not null
+            ? given
+            : await Postgres.CreateDatabaseAsync("processing");
         UseKestrel(0);
         StartServer();
         Client = CreateAuthenticatedClient();

@@ -1,0 +1,99 @@
+using DataStack.Processing.Database;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace DataStack.Processing.Ingest;
+
+/// <summary>
+/// Removes upload spool files that no queued or running ingest job refers to any more: uploads whose job
+/// was cancelled before it ran, or failed for good when its replica died on the last attempt. A job's own
+/// handler removes its file in every other case. Files younger than <see cref="MinimumAge"/> are left alone,
+/// so an upload still being received (not yet queued) is never touched. Safe on every replica at once.
+/// </summary>
+public sealed partial class UploadSweeper(
+    NpgsqlDataSource dataSource, MigrationState migrations, IOptions<ProcessingOptions> options, ILogger<UploadSweeper> logger)
+    : BackgroundService
+{
+    public static readonly TimeSpan MinimumAge = TimeSpan.FromMinutes(10);
+
+    private static readonly TimeSpan s_interval = TimeSpan.FromMinutes(5);
+
+    /// <summary>Deletes orphaned spool files once; returns how many.</summary>
+    public async Task<int> SweepAsync(CancellationToken cancellationToken)
+    {
+        var uploads = options.Value.UploadsDirectory;
+        if (!Directory.Exists(uploads))
+        {
+            return 0;
+        }
+
+        var referenced = new HashSet<string>(StringComparer.Ordinal);
+        await using (var command = dataSource.CreateCommand(
+            """
+            SELECT args->>'path' FROM datastack.jobs
+            WHERE kind = 'ingest' AND status IN ('queued', 'running') AND (args->>'upload')::boolean
+            """))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (!reader.IsDBNull(0))
+                {
+                    referenced.Add(Path.GetFileName(reader.GetString(0)));
+                }
+            }
+        }
+
+        var deleted = 0;
+        var cutoff = DateTime.UtcNow - MinimumAge;
+        foreach (var file in new DirectoryInfo(uploads).EnumerateFiles("*.csv"))
+        {
+            if (file.LastWriteTimeUtc < cutoff && !referenced.Contains(file.Name))
+            {
+                try
+                {
+                    file.Delete();
+                    deleted++;
+                }
+                catch (IOException ex)
+                {
+                    Log.SweepFailed(logger, file.Name, ex.Message);
+                }
+            }
+        }
+
+        if (deleted > 0)
+        {
+            Log.Swept(logger, deleted);
+        }
+
+        return deleted;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await migrations.WhenApplied.WaitAsync(stoppingToken);
+        using var timer = new PeriodicTimer(s_interval);
+        do
+        {
+            try
+            {
+                await SweepAsync(stoppingToken);
+            }
+            catch (NpgsqlException ex)
+            {
+                Log.SweepFailed(logger, options.Value.UploadsDirectory, ex.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Removed {Count} orphaned upload spool files")]
+        public static partial void Swept(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Could not sweep upload spool {Path}: {Reason}")]
+        public static partial void SweepFailed(ILogger logger, string path, string reason);
+    }
+}

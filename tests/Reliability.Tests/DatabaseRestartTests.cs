@@ -1,0 +1,110 @@
+using System.Net;
+using DataStack.Reliability.Tests.Infrastructure;
+using DataStack.Testing;
+
+namespace DataStack.Reliability.Tests;
+
+/// <summary>PostgreSQL restarts under a running replica: it says so on /health and recovers on its own.</summary>
+public sealed class DatabaseRestartTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task ServiceReportsUnhealthyWhileTheDatabaseIsDownAndResumesWithoutHelp()
+    {
+        // Arrange: a private server we can stop; jobs running and queued when it goes.
+        var setup = System.Diagnostics.Stopwatch.StartNew();
+        await using var server = await PostgresServer.StartAsync();
+        await using var set = await ReplicaSet.CreateAsync(server, new Dictionary<string, string>
+        {
+            ["Processing__LeaseSeconds"] = "3",
+            ["Processing__WorkerConcurrency"] = "4",
+            ["Processing__MaxAttempts"] = "3",
+        });
+        output.WriteLine($"server and database ready in {setup.Elapsed.TotalSeconds:F1}s");
+        var replica = await set.StartReplicaAsync();
+        output.WriteLine($"replica healthy at {setup.Elapsed.TotalSeconds:F1}s");
+        using var client = replica.CreateClient();
+        using var probe = new HttpClient { BaseAddress = replica.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var inFlight = new List<Guid>();
+        for (var i = 0; i < 4; i++)
+        {
+            inFlight.Add((await Api.SubmitNoopAsync(client, durationMs: 1500)).Id);
+        }
+
+        for (var i = 0; i < 8; i++)
+        {
+            inFlight.Add((await Api.SubmitNoopAsync(client, durationMs: 200)).Id);
+        }
+
+        await Poll.UntilAsync(
+            async () => (await Db.JobsAsync(set.ConnectionString, inFlight)).Count(j => j.Status == "running") == 4,
+            TimeSpan.FromSeconds(30),
+            "four jobs are running",
+            () => set.DescribeReplicas());
+
+        output.WriteLine($"jobs running at {setup.Elapsed.TotalSeconds:F1}s");
+
+        // Act
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await server.StopAsync();
+        var whileDown = await Poll.UntilAsync(
+            () => HealthAsync(probe),
+            status => status == HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(30),
+            "/health reports the database down",
+            () => set.DescribeReplicas());
+
+        // Stay down until the running jobs have ended without being able to record it: their leases lapse,
+        // so they must be retried once the database is back.
+        await Poll.UntilAsync(
+            () => Task.FromResult(replica.Output.Contains("Could not record a job outcome", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30),
+            "a job ends while the database is down",
+            () => set.DescribeReplicas());
+        var stillDown = await HealthAsync(probe);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: database down, /health {(int)whileDown}; starting it again");
+        await server.StartServerAsync();
+        await Poll.UntilAsync(
+            () => HealthAsync(probe),
+            status => status == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(60),
+            "/health recovers after the restart",
+            () => set.DescribeReplicas());
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: /health 200 again");
+        var after = await Api.WaitAsync(client, (await Api.SubmitNoopAsync(client, durationMs: 10)).Id, timeoutSeconds: 60);
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: a new job ran");
+        var final = await Poll.UntilAsync(
+            () => Db.JobsAsync(set.ConnectionString, inFlight),
+            jobs => jobs.All(j => j.IsTerminal),
+            TimeSpan.FromSeconds(90),
+            "the jobs in flight during the restart have ended",
+            () => set.DescribeReplicas());
+
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: the jobs in flight have ended");
+
+        // Assert
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, whileDown);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, stillDown);
+        Assert.Equal("succeeded", after.Status);
+        Assert.False(replica.HasExited, "the replica exited:\n" + replica.Output);
+        Assert.All(final, job =>
+        {
+            Assert.True(job.Status == "succeeded", $"job {job.Id} should succeed after the restart: {job}\n{set.DescribeReplicas()}");
+            Assert.InRange(job.Attempts, 1, 3);
+        });
+        Assert.Contains(final, job => job.Attempts >= 2);
+        output.WriteLine($"attempts of the jobs in flight: {string.Join(", ", final.Select(j => j.Attempts))}");
+    }
+
+    private static async Task<HttpStatusCode> HealthAsync(HttpClient probe)
+    {
+        try
+        {
+            using var response = await probe.GetAsync("/health");
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return 0;
+        }
+    }
+}
