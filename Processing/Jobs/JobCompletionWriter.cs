@@ -1,74 +1,98 @@
-using System.Threading.Channels;
-
 namespace DataStack.Processing.Jobs;
 
 /// <summary>
-/// Group commit for job successes: every job that ends while one write is in flight is written by the next
-/// one, in a single <c>UPDATE … FROM unnest(…)</c>. An idle queue pays one round trip per job, as before; a
-/// busy one pays one per batch. Each caller still learns whether its own job was recorded.
+/// Group commit for job successes, leader style: a job that ends while no write is in flight writes its own
+/// success at once, in its own trace; jobs that end while a write is in flight queue up, and the first of
+/// them is handed the lead when that write returns: it writes all of them in a single
+/// <c>UPDATE … FROM unnest(…)</c> (that statement's span belongs to the job that led it). An idle queue pays
+/// one round trip per job, as before; a busy one pays one per batch. Each job still learns whether its own
+/// success was recorded. The queue never holds more than one entry per running job.
 /// </summary>
 public sealed class JobCompletionWriter(JobStore store, string owner)
 {
-    /// <summary>Most jobs per statement (keeps the arrays and the statement's locks small).</summary>
-    public const int MaxBatch = 512;
+    private readonly Lock _gate = new();
+    private readonly List<Pending> _queue = [];
+    private bool _writing;
 
-    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private Task _loop = Task.CompletedTask;
-
-    public void Start() => _loop = Task.Run(WriteAsync, CancellationToken.None);
+    private enum Outcome
+    {
+        Held,
+        NotHeld,
+        Lead,
+    }
 
     /// <summary>Records the job as succeeded; false when this replica no longer held it. Throws what the write threw.</summary>
-    public Task<bool> CompleteAsync(JobCompletion completion)
+    public async Task<bool> CompleteAsync(JobCompletion completion)
     {
-        var pending = new Pending(completion, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_pending.Writer.TryWrite(pending))
+        var me = new Pending(completion);
+        bool lead;
+        lock (_gate)
         {
-            throw new InvalidOperationException("The job runner has stopped recording outcomes.");
+            _queue.Add(me);
+            lead = !_writing;
+            _writing = true;
         }
 
-        return pending.Done.Task;
-    }
-
-    /// <summary>Writes what is pending, then stops. Call once no job can end any more.</summary>
-    public async Task StopAsync()
-    {
-        _pending.Writer.TryComplete();
-        await _loop;
-    }
-
-    private async Task WriteAsync()
-    {
-        var batch = new List<Pending>(MaxBatch);
-        var completions = new List<JobCompletion>(MaxBatch);
-        while (await _pending.Reader.WaitToReadAsync())
+        var outcome = lead ? Outcome.Lead : await me.Signal.Task;
+        if (outcome != Outcome.Lead)
         {
-            batch.Clear();
-            completions.Clear();
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var next))
+            return outcome == Outcome.Held;
+        }
+
+        List<Pending> batch;
+        lock (_gate)
+        {
+            batch = [.. _queue];
+            _queue.Clear();
+        }
+
+        HashSet<Guid> held;
+        try
+        {
+            // Not cancellable: an outcome that is being written is written (the statement is short).
+            held = await store.CompleteManyAsync(owner, [.. batch.Select(p => p.Completion)], CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // Not swallowed: every job of the batch gets the failure, ours is rethrown; each runner decides
+            // what it means for its job (retry, or re-queue when the lease expires).
+            foreach (var pending in batch.Where(p => p != me))
             {
-                batch.Add(next);
-                completions.Add(next.Completion);
+                pending.Signal.TrySetException(ex);
             }
 
-            try
+            PassTheLead();
+            throw;
+        }
+
+        foreach (var pending in batch.Where(p => p != me))
+        {
+            pending.Signal.TrySetResult(held.Contains(pending.Completion.Id) ? Outcome.Held : Outcome.NotHeld);
+        }
+
+        PassTheLead();
+        return held.Contains(completion.Id);
+    }
+
+    private void PassTheLead()
+    {
+        lock (_gate)
+        {
+            if (_queue.Count > 0)
             {
-                // Not cancellable: an outcome that is being written is written (the statement is short).
-                var held = await store.CompleteManyAsync(owner, completions, CancellationToken.None);
-                foreach (var pending in batch)
-                {
-                    pending.Done.TrySetResult(held.Contains(pending.Completion.Id));
-                }
+                _queue[0].Signal.TrySetResult(Outcome.Lead);
             }
-            catch (Exception ex)
+            else
             {
-                // Each job's runner decides what the failure means for its job (retry, re-queue by lease).
-                foreach (var pending in batch)
-                {
-                    pending.Done.TrySetException(ex);
-                }
+                _writing = false;
             }
         }
     }
 
-    private sealed record Pending(JobCompletion Completion, TaskCompletionSource<bool> Done);
+    private sealed class Pending(JobCompletion completion)
+    {
+        public JobCompletion Completion { get; } = completion;
+
+        public TaskCompletionSource<Outcome> Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

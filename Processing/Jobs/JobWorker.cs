@@ -64,7 +64,6 @@ public sealed partial class JobWorker : BackgroundService
         _notifications.JobsQueued += _wake.Set;
         _notifications.CancelRequested += OnCancelRequested;
         _maintenance = Task.Run(() => MaintainAsync(_maintenanceStop.Token), CancellationToken.None);
-        _completions.Start();
         Log.Started(_logger, Owner, _options.WorkerConcurrency);
 
         var backoff = TimeSpan.Zero;
@@ -137,8 +136,6 @@ public sealed partial class JobWorker : BackgroundService
             }
         }
 
-        // Every job has ended: write the last successes, then stop the heartbeat.
-        await _completions.StopAsync();
         await _maintenanceStop.CancelAsync();
         await _maintenance.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _notifications.JobsQueued -= _wake.Set;
