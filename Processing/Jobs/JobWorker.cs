@@ -30,7 +30,8 @@ public sealed partial class JobWorker : BackgroundService
     private readonly CancellationTokenSource _maintenanceStop = new();
     private readonly JobCompletionWriter _completions;
     private Task _maintenance = Task.CompletedTask;
-    private int _stopped;
+    private readonly Lock _stopGate = new();
+    private Task? _stop;
 
     public JobWorker(
         JobStore store,
@@ -104,15 +105,21 @@ public sealed partial class JobWorker : BackgroundService
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public override Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        // A host stopped by two callers at once (e.g. the app's own Run() and a WebApplicationFactory) calls this
+        // twice. Both must wait for the one drain: a caller that returned early would go on to dispose the host
+        // under the drain's feet.
+        lock (_stopGate)
         {
-            // Already stopped (and perhaps disposed): a host that is stopped by two callers at once - e.g. the
-            // app's own Run() and a WebApplicationFactory - calls this twice.
-            return;
+            _stop ??= DrainAndStopAsync(cancellationToken);
         }
 
+        return _stop.WaitAsync(cancellationToken);
+    }
+
+    private async Task DrainAndStopAsync(CancellationToken cancellationToken)
+    {
         // Stop claiming first; then give running jobs the grace period to finish.
         await base.StopAsync(cancellationToken);
         var inFlight = _running.Values.ToArray();
