@@ -1,13 +1,12 @@
 using DataStack.Processing.Datasets;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace DataStack.Processing.Ingest;
 
 /// <summary>
 /// The second pass over a CSV file: converts every field to its column's type and streams the rows into a
-/// table with Npgsql binary COPY. Memory stays flat: one record at a time, no per-value allocation but the
-/// strings of text columns.
+/// table with binary COPY (an explicit column list; the types are the table's). Memory stays flat: one
+/// 64 KiB buffer of encoded rows, no per-value allocation.
 /// </summary>
 public static class IngestCopy
 {
@@ -34,8 +33,6 @@ public static class IngestCopy
         var columnList = string.Join(", ", columnNames.Select(DatasetName.QuoteIdentifier));
         var copy = $"COPY {qualifiedTable} ({columnList}) FROM STDIN (FORMAT BINARY)";
         var columnTypes = types.ToArray();
-        var dbTypes = columnTypes.Select(t => t.ToNpgsqlDbType()).ToArray();
-        var values = new RowValues(columnTypes.Length);
 
         using var reader = new CsvReader(stream, delimiter);
         if (header && !await reader.ReadAsync(cancellationToken))
@@ -43,48 +40,65 @@ public static class IngestCopy
             throw FileChanged("The file no longer has a header.");
         }
 
-        // Anything thrown before CompleteAsync (here or by the caller's token) aborts the COPY.
-        await using var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken);
+        // The rows are encoded in PostgreSQL's binary COPY format straight from the CSV bytes: no value is
+        // boxed, bound or turned into a string on the way (Npgsql's per-value importer calls were a third
+        // of ingest's CPU). CompleteAsync below sends the end marker; anything thrown before it cancels the
+        // COPY, so PostgreSQL discards it (and the caller's transaction rolls back).
+        var output = new BinaryCopyBuffer(columnTypes.Length);
+        await using var copyStream = await connection.BeginRawBinaryCopyAsync(copy, cancellationToken);
         long rows = 0;
-        while (await reader.ReadAsync(cancellationToken))
+        try
         {
-            if (reader.FieldCount != columnTypes.Length)
+            while (await reader.ReadAsync(cancellationToken))
             {
-                throw FileChanged($"Record {reader.RecordNumber} no longer has {columnTypes.Length} fields.");
+                if (reader.FieldCount != columnTypes.Length)
+                {
+                    throw FileChanged($"Record {reader.RecordNumber} no longer has {columnTypes.Length} fields.");
+                }
+
+                if (!output.HasRoomFor(reader))
+                {
+                    await output.FlushAsync(copyStream, cancellationToken);
+                    output.EnsureCapacity(reader);
+                }
+
+                EncodeRow(reader, columnTypes, output);
+                if (++rows % IngestScan.ProgressInterval == 0)
+                {
+                    progress?.Invoke(rows, reader.BytesConsumed);
+                }
             }
 
-            Convert(reader, columnTypes, values);
-            await importer.StartRowAsync(cancellationToken);
-            for (var i = 0; i < columnTypes.Length; i++)
+            if (rows != expected.Rows || reader.BytesConsumed != expected.Bytes)
             {
-                await WriteAsync(importer, values, i, columnTypes[i], dbTypes[i], cancellationToken);
+                throw FileChanged($"It now has {rows} rows and {reader.BytesConsumed} bytes; the first pass read {expected.Rows} and {expected.Bytes}.");
             }
 
-            if (++rows % IngestScan.ProgressInterval == 0)
-            {
-                progress?.Invoke(rows, reader.BytesConsumed);
-            }
+            progress?.Invoke(rows, reader.BytesConsumed);
+            output.WriteTrailer();
+            await output.FlushAsync(copyStream, cancellationToken);
+        }
+        catch
+        {
+            // Not swallowed: the COPY is abandoned (CopyFail) and the original exception goes on.
+            await copyStream.CancelAsync();
+            throw;
         }
 
-        if (rows != expected.Rows || reader.BytesConsumed != expected.Bytes)
-        {
-            throw FileChanged($"It now has {rows} rows and {reader.BytesConsumed} bytes; the first pass read {expected.Rows} and {expected.Bytes}.");
-        }
-
-        progress?.Invoke(rows, reader.BytesConsumed);
-        await importer.CompleteAsync(cancellationToken);
+        await copyStream.DisposeAsync(); // the end of the COPY: PostgreSQL checks and stores the rows now
         return rows;
     }
 
-    /// <summary>Parses the current record into <paramref name="values"/> (spans cannot live across an await).</summary>
-    private static void Convert(CsvReader reader, ColumnType[] types, RowValues values)
+    /// <summary>Converts the current record and appends it to <paramref name="output"/> (spans cannot live across an await).</summary>
+    private static void EncodeRow(CsvReader reader, ColumnType[] types, BinaryCopyBuffer output)
     {
+        output.StartRow();
         for (var i = 0; i < types.Length; i++)
         {
             var field = reader[i];
-            values.IsNull[i] = field.IsEmpty;
             if (field.IsEmpty)
             {
+                output.WriteNull();
                 continue;
             }
 
@@ -92,26 +106,31 @@ public static class IngestCopy
             switch (types[i])
             {
                 case ColumnType.Boolean:
-                    converted = CsvValues.TryParseBoolean(field, out values.Booleans[i]);
+                    converted = CsvValues.TryParseBoolean(field, out var boolean);
+                    output.WriteBoolean(boolean);
                     break;
                 case ColumnType.Bigint:
-                    converted = CsvValues.TryParseBigint(field, out values.Integers[i]);
+                    converted = CsvValues.TryParseBigint(field, out var integer);
+                    output.WriteInt64(integer);
                     break;
                 case ColumnType.DoublePrecision:
-                    converted = CsvValues.TryParseDouble(field, out values.Doubles[i]);
+                    converted = CsvValues.TryParseDouble(field, out var number);
+                    output.WriteDouble(number);
                     break;
                 case ColumnType.Date:
                     converted = CsvValues.TryParseDateTime(field, out var date, out var dateKind) && dateKind == ColumnType.Date;
-                    values.Dates[i] = DateOnly.FromDateTime(date);
+                    output.WriteDate(DateOnly.FromDateTime(date));
                     break;
                 case ColumnType.Timestamp:
-                    converted = CsvValues.TryParseDateTime(field, out values.Timestamps[i], out var kind) && kind is ColumnType.Date or ColumnType.Timestamp;
+                    converted = CsvValues.TryParseDateTime(field, out var timestamp, out var kind) && kind is ColumnType.Date or ColumnType.Timestamp;
+                    output.WriteTimestamp(timestamp);
                     break;
                 case ColumnType.TimestampTz:
-                    converted = CsvValues.TryParseDateTime(field, out values.Timestamps[i], out var tzKind) && tzKind == ColumnType.TimestampTz;
+                    converted = CsvValues.TryParseDateTime(field, out var instant, out var tzKind) && tzKind == ColumnType.TimestampTz;
+                    output.WriteTimestamp(instant);
                     break;
                 default:
-                    values.Texts[i] = CsvValues.ToText(field);
+                    output.WriteText(field); // UTF-8 already, validated by the reader
                     converted = true;
                     break;
             }
@@ -123,43 +142,6 @@ public static class IngestCopy
         }
     }
 
-    private static Task WriteAsync(
-        NpgsqlBinaryImporter importer, RowValues values, int i, ColumnType type, NpgsqlDbType dbType, CancellationToken cancellationToken)
-    {
-        if (values.IsNull[i])
-        {
-            return importer.WriteNullAsync(cancellationToken);
-        }
-
-        return type switch
-        {
-            ColumnType.Boolean => importer.WriteAsync(values.Booleans[i], dbType, cancellationToken),
-            ColumnType.Bigint => importer.WriteAsync(values.Integers[i], dbType, cancellationToken),
-            ColumnType.DoublePrecision => importer.WriteAsync(values.Doubles[i], dbType, cancellationToken),
-            ColumnType.Date => importer.WriteAsync(values.Dates[i], dbType, cancellationToken),
-            ColumnType.Timestamp or ColumnType.TimestampTz => importer.WriteAsync(values.Timestamps[i], dbType, cancellationToken),
-            _ => importer.WriteAsync(values.Texts[i], dbType, cancellationToken),
-        };
-    }
-
     private static CsvFormatException FileChanged(string detail, long? row = null, int? column = null) =>
         new("file_changed", $"The file changed while it was being ingested: {detail}", row, column);
-
-    /// <summary>One record's converted values, by column; only the array of the column's type is used.</summary>
-    private sealed class RowValues(int columns)
-    {
-        public bool[] IsNull { get; } = new bool[columns];
-
-        public bool[] Booleans { get; } = new bool[columns];
-
-        public long[] Integers { get; } = new long[columns];
-
-        public double[] Doubles { get; } = new double[columns];
-
-        public DateOnly[] Dates { get; } = new DateOnly[columns];
-
-        public DateTime[] Timestamps { get; } = new DateTime[columns];
-
-        public string?[] Texts { get; } = new string?[columns];
-    }
 }

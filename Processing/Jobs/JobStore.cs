@@ -202,13 +202,54 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return await CompleteAsync(connection, id, owner, result, progress, cancellationToken);
     }
 
+    /// <summary>
+    /// Ends several running jobs as succeeded in one statement (the runner's group commit). Returns the ids
+    /// the owner still held; a job missing from the answer was taken away (its lease expired).
+    /// </summary>
+    public async Task<HashSet<Guid>> CompleteManyAsync(string owner, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        var ids = new Guid[completions.Count];
+        var results = new string?[completions.Count];
+        var rows = new long[completions.Count];
+        var bytes = new long[completions.Count];
+        for (var i = 0; i < completions.Count; i++)
+        {
+            ids[i] = completions[i].Id;
+            results[i] = completions[i].Result?.ToJsonString();
+            rows[i] = completions[i].Progress.Rows;
+            bytes[i] = completions[i].Progress.Bytes;
+        }
+
+        await using var command = dataSource.CreateCommand(
+            """
+            UPDATE datastack.jobs j SET status = 'succeeded', finished_at = clock_timestamp(), result = u.result, error = NULL,
+                progress_rows = u.rows, progress_bytes = u.bytes, lease_owner = NULL, lease_expires_at = NULL
+            FROM unnest($2::uuid[], $3::jsonb[], $4::bigint[], $5::bigint[]) AS u(id, result, rows, bytes)
+            WHERE j.id = u.id AND j.lease_owner = $1 AND j.status = 'running'
+            RETURNING j.id
+            """);
+        command.Parameters.Add(new() { Value = owner });
+        command.Parameters.Add(new() { Value = ids });
+        command.Parameters.Add(new() { Value = results, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = rows });
+        command.Parameters.Add(new() { Value = bytes });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var held = new HashSet<Guid>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            held.Add(reader.GetGuid(0));
+        }
+
+        return held;
+    }
+
     /// <summary>Ends a running job as succeeded on the given connection (inside its transaction, if one is open).</summary>
     public async Task<bool> CompleteAsync(
         NpgsqlConnection connection, Guid id, string owner, JsonNode? result, JobProgress progress, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             """
-            UPDATE datastack.jobs SET status = 'succeeded', finished_at = now(), result = $3, error = NULL,
+            UPDATE datastack.jobs SET status = 'succeeded', finished_at = clock_timestamp(), result = $3, error = NULL,
                 progress_rows = $4, progress_bytes = $5, lease_owner = NULL, lease_expires_at = NULL
             WHERE id = $1 AND lease_owner = $2 AND status = 'running'
             """,

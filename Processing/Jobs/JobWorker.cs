@@ -28,6 +28,7 @@ public sealed partial class JobWorker : BackgroundService
     private readonly ConcurrentDictionary<Guid, RunningJob> _running = new();
     private readonly AsyncSignal _wake = new();
     private readonly CancellationTokenSource _maintenanceStop = new();
+    private readonly JobCompletionWriter _completions;
     private Task _maintenance = Task.CompletedTask;
     private readonly Lock _stopGate = new();
     private Task? _stop;
@@ -49,6 +50,7 @@ public sealed partial class JobWorker : BackgroundService
         _options = options.Value;
         _handlers = handlers.ToDictionary(h => h.Kind, StringComparer.Ordinal);
         Owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
+        _completions = new JobCompletionWriter(store, Owner);
     }
 
     /// <summary>This replica's lease-owner name: host, process id and a random suffix.</summary>
@@ -189,7 +191,7 @@ public sealed partial class JobWorker : BackgroundService
 
             var result = await handler.ExecuteAsync(context, token);
             if (!context.CompletedInTransaction
-                && !await _store.CompleteAsync(job.Id, Owner, result, context.Progress, CancellationToken.None))
+                && !await _completions.CompleteAsync(new JobCompletion(job.Id, result, context.Progress)))
             {
                 throw new LeaseLostException(job.Id);
             }

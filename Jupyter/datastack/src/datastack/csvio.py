@@ -149,6 +149,11 @@ def _format_datetimes(s: pd.Series, aware: bool) -> pd.Series:
     if bool(len(present)) and bool((present.dt.nanosecond != 0).any()):
         # Sub-microsecond values: let pandas write all nine digits.
         text = s.map(lambda v: v.isoformat(), na_action="ignore")
+    elif not aware:
+        # NumPy's ISO 8601 writer is C code, ~10x faster than strftime, and writes the same text
+        # (seconds, or always six fraction digits when any value has a fraction). NaT is masked below.
+        unit = "datetime64[us]" if has_fraction else "datetime64[s]"
+        text = pd.Series(np.datetime_as_string(s.to_numpy().astype(unit)), index=s.index, dtype=object)
     else:
         text = s.dt.strftime(_ISO_MICROS if has_fraction else _ISO_SECONDS)
         if aware:

@@ -1,0 +1,124 @@
+using System.Buffers.Binary;
+using Npgsql;
+
+namespace DataStack.Processing.Ingest;
+
+/// <summary>
+/// Rows in PostgreSQL's binary COPY format (the same bytes Npgsql's binary importer sends), encoded into one
+/// reusable buffer: the signature header first, then per row a 16-bit field count and per field a 32-bit
+/// length (−1 for NULL) and the value in network byte order; the trailer is a field count of −1.
+/// See https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4.
+/// </summary>
+public sealed class BinaryCopyBuffer
+{
+    private const int DefaultCapacity = 64 * 1024;
+
+    /// <summary>PostgreSQL's epoch for date and timestamp values.</summary>
+    private static readonly DateTime s_postgresEpoch = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
+    private static readonly int s_postgresEpochDay = new DateOnly(2000, 1, 1).DayNumber;
+
+    /// <summary><c>PGCOPY\n\377\r\n\0</c> (byte 0xFF is not text, so no u8 literal).</summary>
+    private static ReadOnlySpan<byte> Signature => [(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', 0x0A, 0xFF, 0x0D, 0x0A, 0x00];
+
+    private readonly short _columns;
+    private byte[] _buffer = new byte[DefaultCapacity];
+    private int _length;
+
+    public BinaryCopyBuffer(int columns)
+    {
+        _columns = checked((short)columns);
+        Signature.CopyTo(_buffer);
+        _length = Signature.Length;
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_length), 0); // flags
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_length + 4), 0); // header extension length
+        _length += 8;
+    }
+
+    /// <summary>True when the current record fits in the buffer whatever its values convert to.</summary>
+    public bool HasRoomFor(CsvReader record) => _length + MaxRowBytes(record) <= _buffer.Length;
+
+    /// <summary>Grows the (empty) buffer for a record larger than it; memory stays bounded by the largest row.</summary>
+    public void EnsureCapacity(CsvReader record)
+    {
+        var needed = MaxRowBytes(record);
+        if (needed > _buffer.Length)
+        {
+            _buffer = new byte[needed];
+        }
+    }
+
+    public async Task FlushAsync(NpgsqlRawCopyStream stream, CancellationToken cancellationToken)
+    {
+        await stream.WriteAsync(_buffer.AsMemory(0, _length), cancellationToken);
+        _length = 0;
+    }
+
+    public void StartRow() => WriteInt16(_columns);
+
+    public void WriteNull() => WriteInt32(-1);
+
+    public void WriteBoolean(bool value)
+    {
+        WriteInt32(1);
+        _buffer[_length++] = value ? (byte)1 : (byte)0;
+    }
+
+    public void WriteInt64(long value)
+    {
+        WriteInt32(8);
+        BinaryPrimitives.WriteInt64BigEndian(_buffer.AsSpan(_length), value);
+        _length += 8;
+    }
+
+    public void WriteDouble(double value)
+    {
+        WriteInt32(8);
+        BinaryPrimitives.WriteDoubleBigEndian(_buffer.AsSpan(_length), value);
+        _length += 8;
+    }
+
+    /// <summary>A date: days since 2000-01-01.</summary>
+    public void WriteDate(DateOnly value)
+    {
+        WriteInt32(4);
+        WriteInt32(value.DayNumber - s_postgresEpochDay);
+    }
+
+    /// <summary>A timestamp (or a UTC instant for timestamptz): microseconds since 2000-01-01 00:00.</summary>
+    public void WriteTimestamp(DateTime value) =>
+        WriteInt64((value.Ticks - s_postgresEpoch.Ticks) / TimeSpan.TicksPerMicrosecond);
+
+    /// <summary>A text value from its UTF-8 bytes.</summary>
+    public void WriteText(ReadOnlySpan<byte> utf8)
+    {
+        WriteInt32(utf8.Length);
+        utf8.CopyTo(_buffer.AsSpan(_length));
+        _length += utf8.Length;
+    }
+
+    public void WriteTrailer() => WriteInt16(-1);
+
+    /// <summary>An upper bound of a record's encoded size: 8 bytes for any binary value, the bytes themselves for text.</summary>
+    private int MaxRowBytes(CsvReader record)
+    {
+        var bytes = 2 + 2; // field count, and room for the trailer
+        for (var i = 0; i < _columns; i++)
+        {
+            bytes += 4 + Math.Max(8, record[i].Length);
+        }
+
+        return bytes;
+    }
+
+    private void WriteInt16(short value)
+    {
+        BinaryPrimitives.WriteInt16BigEndian(_buffer.AsSpan(_length), value);
+        _length += 2;
+    }
+
+    private void WriteInt32(int value)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(_buffer.AsSpan(_length), value);
+        _length += 4;
+    }
+}

@@ -1,0 +1,6 @@
+using System.Text.Json.Nodes;
+
+namespace DataStack.Processing.Jobs;
+
+/// <summary>A job's success, to be written by <see cref="JobCompletionWriter"/>.</summary>
+public sealed record JobCompletion(Guid Id, JsonNode? Result, JobProgress Progress);

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace DataStack.Bench;
+
+/// <summary>
+/// Section 3: the job queue with two Processing replicas (two real processes) running <c>noop</c> jobs.
+/// Three measures, each labelled for what it is:
+/// <list type="bullet">
+/// <item>drain rate — N jobs put in the queue by one batched INSERT, then timed from its commit to the last
+/// job's finish (database clock): what the replicas can run, free of HTTP submission cost;</item>
+/// <item>HTTP end to end — N jobs submitted by concurrent clients through <c>POST /jobs</c>, first submit to
+/// last finish (submission and running overlap and share the two cores);</item>
+/// <item>submit→start latency — jobs submitted one by one at a steady rate (so no queue builds up), from
+/// <c>created_at</c> to <c>started_at</c> in the jobs table.</item>
+/// </list>
+/// </summary>
+public static class QueueBench
+{
+    public const double TargetRate = 5_000;
+    public const double TargetP50Ms = 5;
+    public const double TargetP99Ms = 50;
+    private const int HttpClients = 16;
+
+    public static async Task RunAsync(BenchEnvironment env, BenchOptions options, Report report, CancellationToken cancellationToken)
+    {
+        var rounds = Math.Min(options.Rounds, 3);
+        Console.WriteLine($"== queue: {options.QueueJobs:N0} noop jobs, 2 replicas × {options.QueueConcurrency} slots, {rounds} rounds");
+        var slots = new Dictionary<string, string> { ["Processing__WorkerConcurrency"] = options.QueueConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        await using var a = await env.StartProcessingAsync(slots, cancellationToken);
+        await using var b = await env.StartProcessingAsync(slots, cancellationToken);
+        using var clientA = a.CreateClient();
+        using var clientB = b.CreateClient();
+        HttpClient[] clients = [clientA, clientB];
+
+        // Warm-up: JIT (tiered compilation takes a while on a busy machine) and pools on both replicas.
+        await HttpBurstAsync(env, clients, 2_000, cancellationToken);
+        await CleanAsync(env, cancellationToken);
+        await InsertDrainAsync(env, options.QueueJobs, cancellationToken);
+        await CleanAsync(env, cancellationToken);
+
+        var drain = new List<double>();
+        var http = new List<double>();
+        var submit = new List<double>();
+        var p50 = new List<double>();
+        var p99 = new List<double>();
+        var clientMs = new List<double>();
+        var processingCpu = new List<double>();
+        var postgresCpu = new List<double>();
+        for (var round = 1; round <= rounds; round++)
+        {
+            var cpuBefore = (Processing: BenchEnvironment.CpuMs(a.Pid) + BenchEnvironment.CpuMs(b.Pid), Postgres: env.PostgresCpuMs());
+            var d = await InsertDrainAsync(env, options.QueueJobs, cancellationToken);
+            drain.Add(d);
+            processingCpu.Add((BenchEnvironment.CpuMs(a.Pid) + BenchEnvironment.CpuMs(b.Pid) - cpuBefore.Processing) * 1000 / options.QueueJobs);
+            postgresCpu.Add((env.PostgresCpuMs() - cpuBefore.Postgres) * 1000 / options.QueueJobs);
+            Console.WriteLine($"    round {round}/{rounds} drain (batched INSERT): {d:F0} jobs/s; CPU per job: Processing {processingCpu[^1]:F0} µs, PostgreSQL {postgresCpu[^1]:F0} µs");
+            await CleanAsync(env, cancellationToken);
+
+            var (e2e, submitRate) = await HttpBurstAsync(env, clients, options.QueueJobs, cancellationToken);
+            http.Add(e2e);
+            submit.Add(submitRate);
+            Console.WriteLine($"    round {round}/{rounds} HTTP: submitted {submitRate:F0}/s, end to end {e2e:F0} jobs/s");
+            await CleanAsync(env, cancellationToken);
+
+            var (lp50, lp99, lclient) = await PacedLatencyAsync(env, clientA, options.PacedRate, options.PacedJobs, cancellationToken);
+            p50.Add(lp50);
+            p99.Add(lp99);
+            clientMs.Add(lclient);
+            Console.WriteLine($"    round {round}/{rounds} paced {options.PacedRate}/s: submit→start p50 {lp50:F1} ms, p99 {lp99:F1} ms");
+            await CleanAsync(env, cancellationToken);
+        }
+
+        var section = $"3 queue (noop, 2 replicas × WorkerConcurrency {options.QueueConcurrency})";
+        var drainMedian = Stats.Median(drain);
+        report.Add(section, $"drain rate: {options.QueueJobs:N0} jobs queued by one INSERT, commit → last finished", $"{drainMedian:F0} jobs/s", $"≥ {TargetRate:N0}/s", drainMedian >= TargetRate);
+        var cpuPerJob = Stats.Median(processingCpu) + Stats.Median(postgresCpu);
+        report.Add(section, "drain: CPU per job (both replicas / PostgreSQL, PostgreSQL's includes the INSERT)", $"{Stats.Median(processingCpu):F0} µs / {Stats.Median(postgresCpu):F0} µs → ceiling on {Environment.ProcessorCount} idle cores ≈ {Environment.ProcessorCount * 1e6 / cpuPerJob:F0} jobs/s");
+        report.Add(section, $"HTTP: {options.QueueJobs:N0} × POST /jobs from {HttpClients} clients, first submit → last finished", $"{Stats.Median(http):F0} jobs/s (submission alone {Stats.Median(submit):F0}/s)");
+        var p50Median = Stats.Median(p50);
+        var p99Median = Stats.Median(p99);
+        report.Add(section, $"submit→start p50, paced {options.PacedRate}/s × {options.PacedJobs:N0} (started_at − created_at)", Report.Ms(p50Median), $"≤ {TargetP50Ms} ms", p50Median <= TargetP50Ms);
+        report.Add(section, $"submit→start p99, paced {options.PacedRate}/s", Report.Ms(p99Median), $"≤ {TargetP99Ms} ms", p99Median <= TargetP99Ms);
+        report.Add(section, "POST /jobs client round trip p50, paced", Report.Ms(Stats.Median(clientMs)));
+        report.Note($"Queue replicas ran with Processing__WorkerConcurrency={options.QueueConcurrency} (the shipped default is 4): a claim takes at most the free slots, so for microsecond jobs the slots bound how many jobs share one claim and one completion statement.");
+        report.Note($"Queue rounds: drain {string.Join(", ", drain.Select(x => x.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))} jobs/s; HTTP end to end {string.Join(", ", http.Select(x => x.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))} jobs/s; p50 {string.Join(", ", p50.Select(x => x.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} ms.");
+    }
+
+    /// <summary>Queues <paramref name="count"/> jobs in one INSERT and returns jobs/s from its commit to the last finish.</summary>
+    private static async Task<double> InsertDrainAsync(BenchEnvironment env, int count, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(env.AnalyticsAdmin);
+        await connection.OpenAsync(cancellationToken);
+        DateTime batch;
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await using var insert = new NpgsqlCommand(
+                """
+                INSERT INTO datastack.jobs (id, kind, args, max_attempts)
+                SELECT gen_random_uuid(), 'noop', '{}', 3 FROM generate_series(1, $1);
+                """,
+                connection,
+                transaction);
+            insert.Parameters.Add(new() { Value = count });
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+            await using var now = new NpgsqlCommand("SELECT now()", connection, transaction);
+            batch = (DateTime)(await now.ExecuteScalarAsync(cancellationToken))!;
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        await using var clock = new NpgsqlCommand("SELECT clock_timestamp()", connection);
+        var committed = (DateTime)(await clock.ExecuteScalarAsync(cancellationToken))!;
+        await WaitForIdleAsync(connection, cancellationToken);
+        var (finished, succeeded) = await LastFinishAsync(connection, "created_at = $1", batch, cancellationToken);
+        Check(succeeded, count);
+        return count / (finished - committed).TotalSeconds;
+    }
+
+    /// <summary>Submits <paramref name="count"/> jobs over HTTP from concurrent clients spread over both replicas.</summary>
+    private static async Task<(double EndToEndRate, double SubmitRate)> HttpBurstAsync(
+        BenchEnvironment env, HttpClient[] clients, int count, CancellationToken cancellationToken)
+    {
+        await CleanAsync(env, cancellationToken);
+        var next = 0;
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, HttpClients).Select(worker => Task.Run(
+            async () =>
+            {
+                while (Interlocked.Increment(ref next) <= count)
+                {
+                    await ProcessingApi.SubmitNoopAsync(clients[worker % clients.Length], cancellationToken);
+                }
+            },
+            cancellationToken)));
+        var submitSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        await using var connection = new NpgsqlConnection(env.AnalyticsAdmin);
+        await connection.OpenAsync(cancellationToken);
+        await WaitForIdleAsync(connection, cancellationToken);
+        await using var span = new NpgsqlCommand(
+            "SELECT min(created_at), max(finished_at), count(*) FILTER (WHERE status = 'succeeded') FROM datastack.jobs WHERE kind = 'noop'", connection);
+        await using var reader = await span.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        Check(reader.GetInt64(2), count);
+        return (count / (reader.GetDateTime(1) - reader.GetDateTime(0)).TotalSeconds, count / submitSeconds);
+    }
+
+    /// <summary>One client submitting at a steady rate; percentiles of started_at − created_at from the table.</summary>
+    private static async Task<(double P50, double P99, double ClientP50)> PacedLatencyAsync(
+        BenchEnvironment env, HttpClient client, int rate, int count, CancellationToken cancellationToken)
+    {
+        await CleanAsync(env, cancellationToken);
+        var roundTrips = new List<double>(count);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / rate);
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed, cancellationToken);
+            }
+
+            var sent = Stopwatch.GetTimestamp();
+            await ProcessingApi.SubmitNoopAsync(client, cancellationToken);
+            roundTrips.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+        }
+
+        await using var connection = new NpgsqlConnection(env.AnalyticsAdmin);
+        await connection.OpenAsync(cancellationToken);
+        await WaitForIdleAsync(connection, cancellationToken);
+        await using var latencies = new NpgsqlCommand(
+            "SELECT extract(epoch FROM started_at - created_at) * 1000 FROM datastack.jobs WHERE kind = 'noop' AND status = 'succeeded'", connection);
+        await using var reader = await latencies.ExecuteReaderAsync(cancellationToken);
+        var samples = new List<double>(count);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            samples.Add((double)reader.GetDecimal(0));
+        }
+
+        Check(samples.Count, count);
+        return (Stats.Percentile(samples, 50), Stats.Percentile(samples, 99), Stats.Median(roundTrips));
+    }
+
+    private static async Task CleanAsync(BenchEnvironment env, CancellationToken cancellationToken)
+    {
+        await env.ExecuteAsync("DELETE FROM datastack.jobs WHERE kind = 'noop'", cancellationToken);
+        await env.ExecuteAsync("VACUUM ANALYZE datastack.jobs", cancellationToken);
+    }
+
+    private static async Task WaitForIdleAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        // Cheap on purpose (two partial-index probes, 5 times a second): the poll must not show up in the
+        // PostgreSQL CPU the section reports.
+        await using var busy = new NpgsqlCommand(
+            """
+            SELECT EXISTS (SELECT 1 FROM datastack.jobs WHERE status = 'queued')
+                OR EXISTS (SELECT 1 FROM datastack.jobs WHERE status = 'running')
+            """,
+            connection);
+        var deadline = Stopwatch.StartNew();
+        while ((bool)(await busy.ExecuteScalarAsync(cancellationToken))!)
+        {
+            if (deadline.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                throw new TimeoutException("The queue did not drain within 10 minutes.");
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+
+    private static async Task<(DateTime LastFinished, long Succeeded)> LastFinishAsync(
+        NpgsqlConnection connection, string where, DateTime batch, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT max(finished_at), count(*) FILTER (WHERE status = 'succeeded') FROM datastack.jobs WHERE {where}", connection);
+        command.Parameters.Add(new() { Value = batch });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetDateTime(0), reader.GetInt64(1));
+    }
+
+    private static void Check(long succeeded, int expected)
+    {
+        if (succeeded != expected)
+        {
+            throw new InvalidOperationException($"{succeeded} of {expected} noop jobs succeeded.");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""One timed run of one pandas contender, for bench/DataStack.Bench (section 2).
+
+    pandas_bench.py upload       --rows N --processing-url URL   (API key in DATASTACK_API_KEY)
+    pandas_bench.py to_sql       --rows N --analytics-uri postgresql://...   (postgresql+psycopg://, or +psycopg2 on SQLAlchemy 1.4)
+    pandas_bench.py to_sql_multi --rows N --analytics-uri postgresql://...
+
+Builds a deterministic DataFrame (not timed), times only the contender, and prints one JSON line:
+{"contender": ..., "rows": N, "seconds": S}. Exit status 3 means a prerequisite is missing (the message says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+DRIVER = ["datastack (requests)"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATASTACK_SRC = os.path.join(HERE, "..", "Jupyter", "datastack", "src")
+
+
+def make_frame(rows: int, seed: int = 42) -> pd.DataFrame:
+    """The same 8 column kinds as the CSV of section 1: ints, timestamps, text with commas, doubles, booleans, NULLs."""
+    rng = np.random.default_rng(seed)
+    last = np.array(["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"], dtype=object)
+    first = np.array(["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"], dtype=object)
+    comments = np.array(["ok", "late delivery, refunded", 'said "thanks"', "gift", None], dtype=object)
+    quantity = pd.array(rng.integers(0, 500, rows), dtype="Int64")
+    quantity[rng.random(rows) < 0.1] = pd.NA
+    score = rng.random(rows)
+    score[rng.random(rows) < 0.05] = np.nan
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, rows + 1, dtype=np.int64),
+            "event_time": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(rows) * 3 + rng.integers(0, 3, rows), unit="s"),
+            "customer": last[rng.integers(0, len(last), rows)] + ", " + first[rng.integers(0, len(first), rows)],
+            "amount": rng.integers(-100_000, 1_000_000, rows) / 100.0,
+            "active": rng.random(rows) < 0.5,
+            "quantity": quantity,
+            "comment": comments[rng.integers(0, len(comments), rows)],
+            "score": score,
+        }
+    )
+
+
+def run_upload(frame: pd.DataFrame, url: str) -> None:
+    sys.path.insert(0, DATASTACK_SRC)
+    try:
+        import datastack
+    except ImportError as e:
+        print(f"datastack package not importable from {DATASTACK_SRC}: {e}", file=sys.stderr)
+        sys.exit(3)
+    client = datastack.connect(processing_url=url, api_key=os.environ["DATASTACK_API_KEY"], progress=False)
+    dataset = client.upload(frame, "bench_upload", mode="replace")
+    if dataset.row_count != len(frame):
+        raise SystemExit(f"upload stored {dataset.row_count} rows, expected {len(frame)}")
+
+
+def run_to_sql(frame: pd.DataFrame, uri: str, multi: bool) -> None:
+    try:
+        import sqlalchemy
+    except ImportError:
+        print("SQLAlchemy is missing: apt-get install python3-sqlalchemy", file=sys.stderr)
+        sys.exit(3)
+    try:
+        # The psycopg (3) dialect needs SQLAlchemy 2.0; Debian bookworm ships 1.4, whose PostgreSQL driver
+        # is psycopg2 (apt-get install python3-psycopg2). The driver used is reported with the timing.
+        engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1))
+    except sqlalchemy.exc.NoSuchModuleError:
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            print(
+                f"SQLAlchemy {sqlalchemy.__version__} has no psycopg (3) dialect and psycopg2 is missing: "
+                "apt-get install python3-psycopg2 (or SQLAlchemy >= 2.0)",
+                file=sys.stderr,
+            )
+            sys.exit(3)
+        engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg2://", 1))
+    DRIVER[0] = f"SQLAlchemy {sqlalchemy.__version__} + {engine.dialect.driver}"
+    try:
+        if multi:
+            # 1,000 rows x 8 columns = 8,000 bind parameters per INSERT (PostgreSQL allows 65,535).
+            frame.to_sql("bench_to_sql", engine, if_exists="replace", index=False, method="multi", chunksize=1000)
+        else:
+            frame.to_sql("bench_to_sql", engine, if_exists="replace", index=False)
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("contender", choices=["upload", "to_sql", "to_sql_multi"])
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--processing-url")
+    parser.add_argument("--analytics-uri")
+    args = parser.parse_args()
+
+    frame = make_frame(args.rows)
+    started = time.perf_counter()
+    if args.contender == "upload":
+        run_upload(frame, args.processing_url)
+    else:
+        run_to_sql(frame, args.analytics_uri, multi=args.contender == "to_sql_multi")
+    seconds = time.perf_counter() - started
+    print(json.dumps({"contender": args.contender, "rows": args.rows, "seconds": seconds, "driver": DRIVER[0]}))
+
+
+if __name__ == "__main__":
+    main()
