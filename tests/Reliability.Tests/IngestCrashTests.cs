@@ -47,7 +47,14 @@ public sealed class IngestCrashTests(ITestOutputHelper output)
             var owner = await Poll.UntilAsync(
                 async () => (await Db.RowsAsync(
                     set.ConnectionString,
-                    "SELECT lease_owner FROM datastack.jobs WHERE id = $1 AND status = 'running' AND progress_rows > 0",
+                    // The COPY itself, as PostgreSQL sees it: progress is stored only once a second, and the
+                    // copy of these rows may take about that long.
+                    """
+                    SELECT j.lease_owner FROM datastack.jobs j
+                    WHERE j.id = $1 AND j.status = 'running' AND EXISTS (
+                        SELECT 1 FROM pg_stat_activity a
+                        WHERE a.datname = current_database() AND a.state = 'active' AND a.query LIKE 'COPY %FROM STDIN%')
+                    """,
                     queued.Id)).Select(r => (string?)r[0]).FirstOrDefault(),
                 leaseOwner => leaseOwner is not null,
                 TimeSpan.FromSeconds(60),
