@@ -55,7 +55,12 @@ public sealed class BenchEnvironment : IAsyncDisposable
     /// Starts one Processing replica with the wiring contract and the shipped settings (appsettings.json),
     /// telemetry off unless <paramref name="environment"/> says otherwise; <c>--env</c> overrides come last.
     /// </summary>
-    public Task<ProcessingProcess> StartProcessingAsync(IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)
+    public Task<ProcessingProcess> StartProcessingAsync(IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default) =>
+        StartProcessingAsync(Analytics, environment, cancellationToken);
+
+    /// <summary>As above, against another database of the same server (replicas that must not share a queue).</summary>
+    public Task<ProcessingProcess> StartProcessingAsync(
+        string connectionString, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
     {
         var env = new Dictionary<string, string> { ["OTEL_SDK_DISABLED"] = "true" };
         foreach (var (key, value) in (environment ?? new Dictionary<string, string>()).Concat(_processingEnvironment))
@@ -63,8 +68,12 @@ public sealed class BenchEnvironment : IAsyncDisposable
             env[key] = value;
         }
 
-        return ProcessingProcess.StartAsync(Analytics, DataDir, environment: env, cancellationToken: cancellationToken);
+        return ProcessingProcess.StartAsync(connectionString, DataDir, environment: env, cancellationToken: cancellationToken);
     }
+
+    /// <summary>A further database on the same server, owned by a role of its own.</summary>
+    public Task<string> CreateDatabaseAsync(string prefix, CancellationToken cancellationToken) =>
+        _server.CreateDatabaseAsync(prefix, cancellationToken);
 
     /// <summary>Runs untimed setup SQL, as the superuser or (<paramref name="asOwner"/>) as the database's owner role.</summary>
     public async Task ExecuteAsync(string sql, CancellationToken cancellationToken, bool asOwner = false)
