@@ -1,6 +1,5 @@
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Tests.Infrastructure;
-using DataStack.Testing;
 
 namespace DataStack.Processing.Tests;
 

@@ -1,3 +1,4 @@
+using DataStack.Testing;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
@@ -70,7 +71,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         // Assert
         Assert.NotEmpty(held);
         Assert.Equal(JobCount, final.Count);
-        Assert.Equal(JobCount, await Db.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datastack.jobs"));
+        Assert.Equal(JobCount, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datastack.jobs"));
         foreach (var job in final)
         {
             var (_, fail) = submitted[job.Id];
@@ -119,7 +120,7 @@ public sealed class CrashTests(ITestOutputHelper output)
         }));
 
         // Assert
-        var counts = await Db.RowsAsync(
+        var counts = await Sql.RowsAsync(
             set.ConnectionString,
             "SELECT idempotency_key, count(*) FROM datastack.jobs WHERE idempotency_key LIKE $1 || '%' GROUP BY 1",
             prefix);
@@ -136,7 +137,7 @@ public sealed class CrashTests(ITestOutputHelper output)
     /// <summary>Running long jobs by lease owner.</summary>
     private static async Task<IReadOnlyDictionary<string, int>> RunningLongJobOwnersAsync(string connectionString, Guid[] ids)
     {
-        var rows = await Db.RowsAsync(
+        var rows = await Sql.RowsAsync(
             connectionString,
             """
             SELECT lease_owner, count(*)::int FROM datastack.jobs

@@ -1,3 +1,4 @@
+using DataStack.Testing;
 using System.Net.Http.Json;
 using DataStack.Reliability.Tests.Infrastructure;
 
@@ -45,7 +46,7 @@ public sealed class IngestCrashTests(ITestOutputHelper output)
             }
 
             var owner = await Poll.UntilAsync(
-                async () => (await Db.RowsAsync(
+                async () => (await Sql.RowsAsync(
                     set.ConnectionString,
                     // The COPY itself, as PostgreSQL sees it: progress is stored only once a second, and the
                     // copy of these rows may take about that long.
@@ -110,9 +111,9 @@ public sealed class IngestCrashTests(ITestOutputHelper output)
     /// <summary>What the dataset is: catalog row count and checksum, and the rows its table really holds.</summary>
     private static async Task<DatasetVersion> VersionAsync(ReplicaSet set)
     {
-        var catalog = (await Db.RowsAsync(
+        var catalog = (await Sql.RowsAsync(
             set.ConnectionString, "SELECT row_count, checksum FROM datastack.datasets WHERE name = 'crash_target'")).Single();
-        var rows = await Db.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.crash_target");
+        var rows = await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.crash_target");
         return new DatasetVersion((long)catalog[0]!, (string?)catalog[1], rows);
     }
 

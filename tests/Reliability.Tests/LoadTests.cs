@@ -1,3 +1,4 @@
+using DataStack.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
@@ -42,7 +43,7 @@ public sealed class LoadTests(ITestOutputHelper output)
         var rssAfterSecond = ProcessMemory.ResidentBytes(replica.Pid);
         output.WriteLine($"RSS after round 1: {rssAfterFirst / 1048576.0:F0} MiB, after round 2: {rssAfterSecond / 1048576.0:F0} MiB");
         var queued = await Poll.UntilAsync(
-            () => Db.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datastack.jobs WHERE status IN ('queued', 'running')"),
+            () => Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datastack.jobs WHERE status IN ('queued', 'running')"),
             count => count == 0,
             TimeSpan.FromSeconds(120),
             "the queue drains after the load",

@@ -1,3 +1,4 @@
+using DataStack.Testing;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -179,7 +180,7 @@ public sealed partial class SecurityTests(SecuredReplica secured, ITestOutputHel
             ".hidden",
         ];
         var before = await Db.TablesAsync(secured.Set.ConnectionString);
-        var jobsBefore = await Db.ScalarAsync<long>(secured.Set.ConnectionString, "SELECT count(*) FROM datastack.jobs");
+        var jobsBefore = await Sql.ScalarAsync<long>(secured.Set.ConnectionString, "SELECT count(*) FROM datastack.jobs");
 
         // Act
         var failures = new List<string>();
@@ -214,7 +215,7 @@ public sealed partial class SecurityTests(SecuredReplica secured, ITestOutputHel
         // Assert
         Assert.Empty(failures);
         Assert.Equal(before, await Db.TablesAsync(secured.Set.ConnectionString));
-        Assert.Equal(jobsBefore, await Db.ScalarAsync<long>(secured.Set.ConnectionString, "SELECT count(*) FROM datastack.jobs"));
+        Assert.Equal(jobsBefore, await Sql.ScalarAsync<long>(secured.Set.ConnectionString, "SELECT count(*) FROM datastack.jobs"));
     }
 
     [Fact]
@@ -244,7 +245,7 @@ public sealed partial class SecurityTests(SecuredReplica secured, ITestOutputHel
         }
 
         Assert.Equal(spooledBefore, Directory.Exists(uploads) ? Directory.GetFiles(uploads).Length : 0);
-        Assert.Null(await Db.ScalarAsync<string>(
+        Assert.Null(await Sql.ScalarAsync<string>(
             secured.Set.ConnectionString, "SELECT id::text FROM datastack.jobs WHERE args->>'dataset' LIKE 'too_big_%'"));
     }
 

@@ -1,3 +1,4 @@
+using DataStack.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -63,7 +64,7 @@ public sealed class TransformIsolationTests(SecuredReplica secured, ITestOutputH
         var victim = await UploadAsync($"lock_victim_{outcome}", "id\n1\n");
         var transform = await TransformAsync($"lock_attacker_{outcome}", template.Replace("{victim}", victim, StringComparison.Ordinal));
 
-        var heldAfterTransform = await Db.ScalarAsync<long>(
+        var heldAfterTransform = await Sql.ScalarAsync<long>(
             secured.Set.ConnectionString, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted");
 
         // Act: ingest the victim again; it must not wait on the transform's lock.
@@ -76,7 +77,7 @@ public sealed class TransformIsolationTests(SecuredReplica secured, ITestOutputH
         output.WriteLine($"transform: {transform.Status} {transform.Error}; advisory locks held after it: {heldAfterTransform}; ingest after it: {ingest.Status}");
         Assert.Equal(0L, heldAfterTransform);
         Assert.Equal("succeeded", ingest.Status);
-        Assert.Equal(0L, await Db.ScalarAsync<long>(
+        Assert.Equal(0L, await Sql.ScalarAsync<long>(
             secured.Set.ConnectionString, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"));
     }
 
@@ -100,13 +101,13 @@ public sealed class TransformIsolationTests(SecuredReplica secured, ITestOutputH
     private async Task<string> FingerprintAsync(string victim)
     {
         var connectionString = secured.Set.ConnectionString;
-        var rows = await Db.ScalarAsync<string>(connectionString, $"SELECT md5(string_agg(id || ':' || fare, ',' ORDER BY id)) FROM datasets.{victim}");
-        var catalog = await Db.ScalarAsync<string>(
+        var rows = await Sql.ScalarAsync<string>(connectionString, $"SELECT md5(string_agg(id || ':' || fare, ',' ORDER BY id)) FROM datasets.{victim}");
+        var catalog = await Sql.ScalarAsync<string>(
             connectionString,
             "SELECT md5(string_agg(name || row_count || coalesce(checksum, '') || updated_at, ',' ORDER BY name)) FROM datastack.datasets WHERE name NOT LIKE 'tx_attack_%'");
-        var failedOrCancelled = await Db.ScalarAsync<long>(
+        var failedOrCancelled = await Sql.ScalarAsync<long>(
             connectionString, "SELECT count(*) FROM datastack.jobs WHERE status IN ('failed', 'cancelled') AND kind <> 'transform'");
-        var largeObjects = await Db.ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_largeobject_metadata");
+        var largeObjects = await Sql.ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_largeobject_metadata");
         var tables = string.Join(",", (await Db.TablesAsync(connectionString)).Where(t => !t.StartsWith("datasets.tx_attack_", StringComparison.Ordinal)));
         return $"rows {rows}; catalog {catalog}; failed/cancelled {failedOrCancelled}; large objects {largeObjects}; tables {tables}";
     }

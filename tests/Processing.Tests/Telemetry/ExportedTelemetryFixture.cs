@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using DataStack.Processing.Jobs;
-using DataStack.Testing;
 using Npgsql;
 
 namespace DataStack.Processing.Tests.Telemetry;
