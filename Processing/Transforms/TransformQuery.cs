@@ -312,33 +312,22 @@ public sealed class TransformQuery
         private readonly int ContinuationAt(int index)
         {
             // PostgreSQL: {horiz_whitespace}*{newline}{special_whitespace}*{quote}, where -- comments count as blanks.
-            while (index < _text.Length)
-            {
-                if (_text[index] is ' ' or '\t' or '\f')
-                {
-                    index++;
-                }
-                else if (_text[index] == '-' && index + 1 < _text.Length && _text[index + 1] == '-')
-                {
-                    while (index < _text.Length && _text[index] is not ('\n' or '\r'))
-                    {
-                        index++;
-                    }
-                }
-                else
-                {
-                    break;
-                }
-            }
-
+            index = SkipBlanks(index, acrossLines: false);
             if (index >= _text.Length || _text[index] is not ('\n' or '\r'))
             {
                 return -1;
             }
 
+            index = SkipBlanks(index, acrossLines: true);
+            return index < _text.Length && _text[index] == '\'' ? index : -1;
+        }
+
+        /// <summary>Skips blanks and <c>--</c> comments from <paramref name="index"/>; line breaks too when asked.</summary>
+        private readonly int SkipBlanks(int index, bool acrossLines)
+        {
             while (index < _text.Length)
             {
-                if (IsSpace(_text[index]))
+                if (acrossLines ? IsSpace(_text[index]) : _text[index] is ' ' or '\t' or '\f')
                 {
                     index++;
                 }
@@ -355,7 +344,7 @@ public sealed class TransformQuery
                 }
             }
 
-            return index < _text.Length && _text[index] == '\'' ? index : -1;
+            return index;
         }
 
         private readonly bool IsEscapeStringPrefix(int quoteIndex) =>
