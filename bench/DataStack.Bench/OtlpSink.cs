@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
+using DataStack.Testing;
 
 namespace DataStack.Bench;
 
@@ -16,7 +16,7 @@ public sealed class OtlpSink : IAsyncDisposable
 
     public OtlpSink()
     {
-        Port = FreePort();
+        Port = FreePort.Next();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
         _loop = Task.Run(AcceptAsync);
@@ -76,10 +76,4 @@ public sealed class OtlpSink : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using Npgsql;
 
@@ -61,7 +59,7 @@ public sealed class PostgresServer : IAsyncDisposable
         var rootDir = Directory.CreateTempSubdirectory("datastack-pg-").FullName;
         var runAs = Environment.UserName == "root" ? "postgres" : null;
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-        var server = new PostgresServer(binDir, rootDir, runAs, GetFreePort(), password);
+        var server = new PostgresServer(binDir, rootDir, runAs, FreePort.Next(), password);
         try
         {
             await server.InitializeAsync(cancellationToken);
@@ -242,10 +240,4 @@ public sealed class PostgresServer : IAsyncDisposable
             "'apt-get install postgresql' (Debian/Ubuntu) or set PG_BIN to their directory.");
     }
 
-    private static int GetFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -61,7 +60,7 @@ public sealed partial class ProcessingProcess : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         apiKey ??= Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-        var port = GetFreePort();
+        var port = FreePort.Next();
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
         var startInfo = new ProcessStartInfo("dotnet")
         {
@@ -224,12 +223,6 @@ public sealed partial class ProcessingProcess : IAsyncDisposable
         }
     }
 
-    private static int GetFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SendSignal(int pid, int signal);
