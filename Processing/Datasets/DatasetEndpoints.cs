@@ -252,9 +252,9 @@ public static partial class DatasetEndpoints
         }
 
         string? key = request.Headers[IdempotencyKeyHeader];
-        if (key is { Length: > 200 })
+        if (key?.Length > JobSubmitter.MaxIdempotencyKeyLength)
         {
-            return Problems.Validation(IdempotencyKeyHeader, "At most 200 characters.");
+            return Problems.Validation(IdempotencyKeyHeader, $"At most {JobSubmitter.MaxIdempotencyKeyLength} characters.");
         }
 
         var (job, created) = await submitter.SubmitAsync(kind, args, string.IsNullOrEmpty(key) ? null : key, cancellationToken);

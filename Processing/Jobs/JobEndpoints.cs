@@ -32,9 +32,9 @@ public static class JobEndpoints
             return Problems.Validation("kind", "A job kind is required.");
         }
 
-        if (request.IdempotencyKey is { Length: > 200 })
+        if (request.IdempotencyKey?.Length > JobSubmitter.MaxIdempotencyKeyLength)
         {
-            return Problems.Validation("idempotencyKey", "At most 200 characters.");
+            return Problems.Validation("idempotencyKey", $"At most {JobSubmitter.MaxIdempotencyKeyLength} characters.");
         }
 
         var args = request.Args ?? JsonSerializer.SerializeToElement(new { });

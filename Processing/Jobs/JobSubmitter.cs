@@ -7,6 +7,9 @@ namespace DataStack.Processing.Jobs;
 /// <summary>Validates and queues jobs for the HTTP endpoints, recording the caller's trace context.</summary>
 public sealed class JobSubmitter(JobStore store, IEnumerable<IJobHandler> handlers, IOptions<ProcessingOptions> options)
 {
+    /// <summary>Longest accepted idempotency key (body field or <c>Idempotency-Key</c> header).</summary>
+    public const int MaxIdempotencyKeyLength = 200;
+
     private readonly Dictionary<string, IJobHandler> _handlers = handlers.ToDictionary(h => h.Kind, StringComparer.Ordinal);
 
     public IReadOnlyCollection<string> Kinds => _handlers.Keys;
