@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using NpgsqlTypes;
 
 namespace DataStack.Processing.Datasets;
 
@@ -28,29 +27,5 @@ public static class ColumnTypes
         ColumnType.TimestampTz => "timestamptz",
         ColumnType.Text => "text",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
-    };
-
-    public static NpgsqlDbType ToNpgsqlDbType(this ColumnType type) => type switch
-    {
-        ColumnType.Boolean => NpgsqlDbType.Boolean,
-        ColumnType.Bigint => NpgsqlDbType.Bigint,
-        ColumnType.DoublePrecision => NpgsqlDbType.Double,
-        ColumnType.Date => NpgsqlDbType.Date,
-        ColumnType.Timestamp => NpgsqlDbType.Timestamp,
-        ColumnType.TimestampTz => NpgsqlDbType.TimestampTz,
-        ColumnType.Text => NpgsqlDbType.Text,
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
-    };
-
-    /// <summary>Maps a PostgreSQL type name (as <c>format_type</c> prints it) to a column type; anything else is text.</summary>
-    public static ColumnType FromSql(string sqlType) => sqlType switch
-    {
-        "boolean" => ColumnType.Boolean,
-        "bigint" or "integer" or "smallint" => ColumnType.Bigint,
-        "double precision" or "real" or "numeric" => ColumnType.DoublePrecision,
-        "date" => ColumnType.Date,
-        "timestamp without time zone" or "timestamp" => ColumnType.Timestamp,
-        "timestamp with time zone" or "timestamptz" => ColumnType.TimestampTz,
-        _ => ColumnType.Text,
     };
 }

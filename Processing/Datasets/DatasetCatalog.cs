@@ -93,14 +93,6 @@ public sealed class DatasetCatalog(NpgsqlDataSource dataSource)
         return columns;
     }
 
-    public async Task SetProfileAsync(string name, JsonElement profile, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("UPDATE datastack.datasets SET profile = $2 WHERE name = $1");
-        command.Parameters.Add(new() { Value = name });
-        command.Parameters.Add(new() { Value = profile.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     /// <summary>
     /// Stores a profile on the caller's connection (so it commits with the job's end), but only while the dataset
     /// is still the version that was profiled: <paramref name="profiledVersion"/> is its <c>updated_at</c> as read

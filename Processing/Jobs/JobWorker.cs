@@ -56,9 +56,6 @@ public sealed partial class JobWorker : BackgroundService
     /// <summary>This replica's lease-owner name: host, process id and a random suffix.</summary>
     public string Owner { get; }
 
-    /// <summary>Jobs this replica is running right now.</summary>
-    public int RunningCount => _running.Count;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await _migrations.WhenApplied.WaitAsync(stoppingToken);
