@@ -1,11 +1,21 @@
+using DataStack.Processing.Database;
 using DataStack.Processing.Ingest;
 using DataStack.Processing.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace DataStack.Processing.Tests;
 
-public sealed class UploadSweeperTests(ProcessingApp app) : IClassFixture<ProcessingApp>
+public sealed class UploadSweeperTests(ProcessingApp app) : IClassFixture<ProcessingApp>, IDisposable
 {
+    // The app's own sweeper sweeps its data folder when it starts; this test's sweeper gets a folder of its
+    // own so the two never race over the same files.
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("datastack-sweep-").FullName;
+
+    public void Dispose() => Directory.Delete(_dataDir, recursive: true);
+
     [Fact]
     public async Task SweepRemovesOldSpoolFilesThatNoLiveJobRefersTo()
     {
@@ -23,10 +33,15 @@ public sealed class UploadSweeperTests(ProcessingApp app) : IClassFixture<Proces
             """);
 
         // Act
-        var deleted = await app.Services.GetRequiredService<UploadSweeper>().SweepAsync(CancellationToken.None);
+        var sweeper = new UploadSweeper(
+            app.Services.GetRequiredService<NpgsqlDataSource>(),
+            app.Services.GetRequiredService<MigrationState>(),
+            Options.Create(new ProcessingOptions { DataDir = _dataDir }),
+            NullLogger<UploadSweeper>.Instance);
+        var deleted = await sweeper.SweepAsync(CancellationToken.None);
 
         // Assert
-        Assert.True(deleted >= 1);
+        Assert.Equal(1, deleted);
         Assert.False(File.Exists(orphan));
         Assert.True(File.Exists(young));
         Assert.True(File.Exists(queued));
@@ -34,7 +49,7 @@ public sealed class UploadSweeperTests(ProcessingApp app) : IClassFixture<Proces
 
     private string SpoolFile(string name, TimeSpan age)
     {
-        var path = Path.Combine(app.DataDir, ".uploads", name);
+        var path = Path.Combine(_dataDir, ".uploads", name);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, "a\n1\n");
         File.SetLastWriteTimeUtc(path, DateTime.UtcNow - age);
