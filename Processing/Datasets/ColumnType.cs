@@ -2,16 +2,29 @@ using System.Text.Json.Serialization;
 
 namespace DataStack.Processing.Datasets;
 
-/// <summary>The column types ingest infers, narrowest first.</summary>
+/// <summary>The column types ingest infers, narrowest first. In JSON, their SQL names.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ColumnType>))]
 public enum ColumnType
 {
+    [JsonStringEnumMemberName("boolean")]
     Boolean,
+
+    [JsonStringEnumMemberName("bigint")]
     Bigint,
+
+    [JsonStringEnumMemberName("double precision")]
     DoublePrecision,
+
+    [JsonStringEnumMemberName("date")]
     Date,
+
+    [JsonStringEnumMemberName("timestamp")]
     Timestamp,
+
+    [JsonStringEnumMemberName("timestamptz")]
     TimestampTz,
+
+    [JsonStringEnumMemberName("text")]
     Text,
 }
 
@@ -28,4 +41,24 @@ public static class ColumnTypes
         ColumnType.Text => "text",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
     };
+
+    /// <summary>
+    /// The ingest type of a column PostgreSQL reports as <paramref name="sqlType"/>: exactly the types ingest
+    /// writes (binary COPY needs the exact type: no integer, numeric, varchar…).
+    /// </summary>
+    public static bool TryParseSql(string sqlType, out ColumnType type)
+    {
+        (var known, type) = sqlType switch
+        {
+            "boolean" => (true, ColumnType.Boolean),
+            "bigint" => (true, ColumnType.Bigint),
+            "double precision" => (true, ColumnType.DoublePrecision),
+            "date" => (true, ColumnType.Date),
+            "timestamp without time zone" or "timestamp" => (true, ColumnType.Timestamp),
+            "timestamp with time zone" or "timestamptz" => (true, ColumnType.TimestampTz),
+            "text" => (true, ColumnType.Text),
+            _ => (false, ColumnType.Text),
+        };
+        return known;
+    }
 }

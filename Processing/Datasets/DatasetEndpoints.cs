@@ -2,6 +2,7 @@ using System.Text.Json;
 using DataStack.Processing.Http;
 using DataStack.Processing.Ingest;
 using DataStack.Processing.Jobs;
+using DataStack.Processing.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -118,11 +119,12 @@ public static partial class DatasetEndpoints
         var spoolName = $"{Guid.NewGuid():N}.csv";
         var spoolPath = Path.Combine(uploads, spoolName);
         long received;
+        IngestScan? scan;
         try
         {
             await using (var file = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
-                await request.Body.CopyToAsync(file, 1 << 16, cancellationToken);
+                scan = await ScanWhileSpoolingAsync(request.Body, file, separator[0], header ?? true, cancellationToken);
                 received = file.Length;
             }
 
@@ -153,6 +155,7 @@ public static partial class DatasetEndpoints
             Delimiter = separator,
             Header = header ?? true,
             Upload = true,
+            Scan = scan,
         };
         var result = await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, cancellationToken);
         if (result.Result is not Accepted<Job>)
@@ -162,6 +165,30 @@ public static partial class DatasetEndpoints
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Writes the upload to <paramref name="spool"/> and runs ingest's first pass over the same bytes as they
+    /// arrive, so the job reads the spool file once. Input the first pass rejects is still spooled whole and
+    /// queued without a scan: its job then fails with the same error, row and column as a file's would.
+    /// </summary>
+    private static async Task<IngestScan?> ScanWhileSpoolingAsync(
+        Stream body, Stream spool, char delimiter, bool header, CancellationToken cancellationToken)
+    {
+        using var activity = ProcessingTelemetry.ActivitySource.StartActivity("ingest infer");
+        try
+        {
+            var scan = await IngestScan.ScanAsync(new CopyingReadStream(body, spool), delimiter, header, progress: null, cancellationToken);
+            activity?.SetTag("datastack.ingest.rows", scan.Rows);
+            activity?.SetTag("datastack.ingest.bytes", scan.Bytes);
+            return scan;
+        }
+        catch (CsvFormatException ex)
+        {
+            activity?.SetTag("datastack.ingest.error", ex.Code);
+            await body.CopyToAsync(spool, 1 << 16, cancellationToken);
+            return null;
+        }
     }
 
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> IngestDataset(

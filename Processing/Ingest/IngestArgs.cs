@@ -39,6 +39,13 @@ public sealed record IngestArgs
 
     public bool Upload { get; init; }
 
+    /// <summary>
+    /// An upload's first pass, run while the body was received, so the job only runs the COPY pass (which
+    /// checks the file against it). Set by the upload endpoint; absent for files of the data folder.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IngestScan? Scan { get; init; }
+
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, JsonSerializerOptions.Web);
 
     public static IngestArgs? FromJson(JsonElement args) => args.Deserialize<IngestArgs>(JsonSerializerOptions.Web);

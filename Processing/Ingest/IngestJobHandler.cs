@@ -21,8 +21,10 @@ namespace DataStack.Processing.Ingest;
 /// <c>append</c> COPYs into the existing table (or creates it when there is none). Any failure rolls back:
 /// the previous dataset stays exactly as it was. Ingests of the same dataset are serialised by an advisory
 /// lock, across replicas.</para>
-/// <para>Progress: <c>bytes</c> counts the bytes read by both passes (twice the file size at the end);
-/// <c>rows</c> counts the rows copied in the second pass.</para>
+/// <para>An upload's first pass runs while its body is received (<see cref="IngestArgs.Scan"/>); its job
+/// runs only the second.</para>
+/// <para>Progress: <c>bytes</c> counts the bytes this job has read (twice the file size at the end when it ran
+/// both passes, once for an upload); <c>rows</c> counts the rows copied in the second pass.</para>
 /// </remarks>
 public sealed partial class IngestJobHandler(
     NpgsqlDataSource dataSource,
@@ -54,6 +56,18 @@ public sealed partial class IngestJobHandler(
         {
             // The spool file of an upload is deleted after the job: it must never be one of the user's files.
             errors["args.path"] = ["An upload's file must be in the data folder's .uploads folder."];
+        }
+
+        if (ingest.Scan is not null)
+        {
+            if (!ingest.Upload)
+            {
+                errors["args.scan"] = ["Only an upload's job carries a scan (the upload endpoint sets it)."];
+            }
+            else if (ingest.Scan.Problem() is { } scanProblem)
+            {
+                errors["args.scan"] = [scanProblem];
+            }
         }
 
         if (!Enum.IsDefined(ingest.Mode))
@@ -134,23 +148,9 @@ public sealed partial class IngestJobHandler(
             throw Exists(name);
         }
 
-        // Pass 1: validate, infer, count, checksum. No database work yet.
-        IngestScan scan;
-        using (var activity = ProcessingTelemetry.ActivitySource.StartActivity("ingest infer"))
-        {
-            try
-            {
-                await using var file = OpenFile(path);
-                scan = await IngestScan.ScanAsync(file, delimiter, args.Header, (_, bytes) => context.ReportProgress(0, bytes), cancellationToken);
-                activity?.SetTag("datastack.ingest.rows", scan.Rows);
-                activity?.SetTag("datastack.ingest.bytes", scan.Bytes);
-            }
-            catch (Exception ex)
-            {
-                ProcessingTelemetry.RecordFailure(activity, ex, (ex as CsvFormatException)?.Code);
-                throw;
-            }
-        }
+        // Pass 1 (validate, infer, count, checksum; no database work yet), unless it ran while the upload was received.
+        var scan = args.Scan ?? await ScanAsync(context, path, delimiter, args.Header, cancellationToken);
+        var scannedBytes = args.Scan is null ? scan.Bytes : 0;
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -189,7 +189,7 @@ public sealed partial class IngestJobHandler(
                 await using var file = OpenFile(path);
                 rows = await IngestCopy.CopyAsync(
                     connection, target, scan.ColumnNames, types, file, delimiter, args.Header, scan,
-                    (copied, bytes) => context.ReportProgress(copied, scan.Bytes + bytes),
+                    (copied, bytes) => context.ReportProgress(copied, scannedBytes + bytes),
                     cancellationToken);
                 activity?.SetTag("datastack.ingest.rows", rows);
             }
@@ -234,6 +234,25 @@ public sealed partial class IngestJobHandler(
         return result;
     }
 
+    private static async Task<IngestScan> ScanAsync(
+        JobContext context, string path, char delimiter, bool header, CancellationToken cancellationToken)
+    {
+        using var activity = ProcessingTelemetry.ActivitySource.StartActivity("ingest infer");
+        try
+        {
+            await using var file = OpenFile(path);
+            var scan = await IngestScan.ScanAsync(file, delimiter, header, (_, bytes) => context.ReportProgress(0, bytes), cancellationToken);
+            activity?.SetTag("datastack.ingest.rows", scan.Rows);
+            activity?.SetTag("datastack.ingest.bytes", scan.Bytes);
+            return scan;
+        }
+        catch (Exception ex)
+        {
+            ProcessingTelemetry.RecordFailure(activity, ex, (ex as CsvFormatException)?.Code);
+            throw;
+        }
+    }
+
     /// <summary>
     /// The type to write each column as when appending: the existing column's. The file must have the same
     /// columns in the same order, and every inferred type must fit the existing one.
@@ -256,7 +275,7 @@ public sealed partial class IngestJobHandler(
         var types = new ColumnType[existing.Count];
         for (var i = 0; i < types.Length; i++)
         {
-            if (!TryGetIngestType(existing[i].Type, out types[i]))
+            if (!ColumnTypes.TryParseSql(existing[i].Type, out types[i]))
             {
                 throw new JobFailedException(
                     "schema_mismatch",
@@ -282,23 +301,6 @@ public sealed partial class IngestJobHandler(
         || existing == ColumnType.Text
         || (inferred == ColumnType.Bigint && existing == ColumnType.DoublePrecision)
         || (inferred == ColumnType.Date && existing == ColumnType.Timestamp);
-
-    /// <summary>Exactly the types ingest writes (binary COPY needs the exact type: no integer, numeric, varchar…).</summary>
-    private static bool TryGetIngestType(string sqlType, out ColumnType type)
-    {
-        (var known, type) = sqlType switch
-        {
-            "boolean" => (true, ColumnType.Boolean),
-            "bigint" => (true, ColumnType.Bigint),
-            "double precision" => (true, ColumnType.DoublePrecision),
-            "date" => (true, ColumnType.Date),
-            "timestamp without time zone" or "timestamp" => (true, ColumnType.Timestamp),
-            "timestamp with time zone" or "timestamptz" => (true, ColumnType.TimestampTz),
-            "text" => (true, ColumnType.Text),
-            _ => (false, ColumnType.Text),
-        };
-        return known;
-    }
 
     /// <summary><c>{name}__ingest_{first 8 hex digits of the job id}</c>, the name cut so the whole stays within 63 bytes.</summary>
     private static string StagingTableName(string name, Guid jobId)

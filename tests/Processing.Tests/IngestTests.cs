@@ -76,6 +76,59 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     }
 
     [Fact]
+    public async Task UploadIsScannedWhileReceivedSoItsJobReadsTheFileOnce()
+    {
+        // Arrange
+        var name = NewName("scanned");
+        var csv = "id,name,score\n1,a,\n2,b,\n3,c,\n";
+        var checksum = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(csv)));
+
+        // Act
+        var job = await app.UploadAndWaitAsync(name, csv);
+
+        // Assert
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        var scan = job.Args.GetProperty("scan");
+        Assert.Equal("""["id","name","score"]""", scan.GetProperty("columns").GetRawText());
+        Assert.Equal("""["bigint","text","text"]""", scan.GetProperty("types").GetRawText());
+        Assert.Equal("[false,false,true]", scan.GetProperty("allNull").GetRawText());
+        Assert.Equal((3L, (long)csv.Length, checksum), (scan.GetProperty("rows").GetInt64(), scan.GetProperty("bytes").GetInt64(), scan.GetProperty("checksum").GetString()));
+        Assert.Equal(new JobProgress(3, csv.Length), job.Progress); // one pass over the spool file, not two
+        Assert.Equal(checksum, job.Result!.Value.GetProperty("checksum").GetString());
+    }
+
+    public static TheoryData<string, string, string, long, int?> ScansTheFileContradicts => new()
+    {
+        { "fewer rows than the file", """["bigint"]""", "[false]", 1, null },
+        { "a type its values do not have", """["boolean"]""", "[false]", 2, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ScansTheFileContradicts))]
+    public async Task AScanInJobArgsIsCheckedAgainstTheFileAndNotTrusted(string problem, string types, string allNull, long rows, int? column)
+    {
+        // Arrange: an upload job submitted by hand, whose scan does not describe its spool file.
+        var name = NewName("forged");
+        var path = app.WriteDataFile($".uploads/{Guid.NewGuid():N}.csv", "a\n1\n2\n");
+        var args = JsonDocument.Parse($$$"""
+            {"dataset": "{{{name}}}", "path": "{{{path}}}", "upload": true,
+             "scan": {"columns": ["a"], "types": {{{types}}}, "allNull": {{{allNull}}}, "rows": {{{rows}}}, "bytes": 8, "checksum": "sha256:00"}}
+            """).RootElement;
+
+        // Act
+        using var response = await app.Client.PostAsJsonAsync("/jobs", new { kind = "ingest", args });
+        response.EnsureSuccessStatusCode();
+        var job = await app.WaitAsync((await response.Content.ReadFromJsonAsync<Job>())!.Id);
+
+        // Assert
+        Assert.True(job.Status == JobStatus.Failed, problem);
+        Assert.Equal("file_changed", job.Error?.Code);
+        Assert.Equal(column, job.Error?.Column);
+        Assert.Null(await app.GetAsync(name));
+        Assert.Empty(await StagingTablesAsync(name));
+    }
+
+    [Fact]
     public async Task BomCrLfAndQuotedLineBreaksAreRead()
     {
         // Arrange
@@ -494,8 +547,10 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
             new { kind = "ingest", args = new { dataset = "ok", path, mode = "merge" } },
             new { kind = "ingest", args = new { dataset = "ok", path, upload = true } },
             new { kind = "ingest", args = new { dataset = "ok" } },
+            new { kind = "ingest", args = new { dataset = "ok", path, scan = new { columns = new[] { "a" }, types = new[] { "bigint" }, allNull = new[] { false }, rows = 1, bytes = 4, checksum = "sha256:00" } } },
+            new { kind = "ingest", args = new { dataset = "ok", path = ".uploads/x.csv", upload = true, scan = new { columns = new[] { "a" }, types = Array.Empty<string>(), rows = 1, bytes = 4, checksum = "sha256:00" } } },
         ];
-        string[] keys = ["args.delimiter", "args.delimiter", "args.mode", "args.path", "args.path"];
+        string[] keys = ["args.delimiter", "args.delimiter", "args.mode", "args.path", "args.path", "args.scan", "args.scan"];
 
         for (var i = 0; i < requests.Length; i++)
         {
