@@ -25,8 +25,8 @@ public static partial class DatasetEndpoints
         group.MapGet("/{name}", GetDataset).WithName("GetDataset").WithSummary("One dataset: columns, row count, source, profile.");
         group.MapDelete("/{name}", DeleteDataset).WithName("DeleteDataset").WithSummary("Drop a dataset and its table.");
         group.MapPut("/{name}", UploadDataset).WithName("UploadDataset")
-            .WithSummary("Upload a CSV body (text/csv) into a dataset; types are inferred.")
-            .Accepts<Stream>("text/csv");
+            .WithSummary("Upload a CSV body (text/csv; types inferred) or a DataFrame's columns (application/vnd.datastack.columns; types declared) into a dataset.")
+            .Accepts<Stream>("text/csv", ColumnsReader.ContentType);
         group.MapPost("/{name}/ingest", IngestDataset).WithName("IngestDataset")
             .WithSummary("Ingest a CSV file from the data folder into a dataset.");
         group.MapPost("/{name}/profile", ProfileDataset).WithName("ProfileDataset")
@@ -65,7 +65,9 @@ public static partial class DatasetEndpoints
 
     /// <summary>
     /// Streams the request body to a spool file in the data folder (never into memory), then queues an
-    /// ingest job for it. The body is limited to <c>Processing:MaxUploadBytes</c> (413 beyond).
+    /// ingest job for it. The body is limited to <c>Processing:MaxUploadBytes</c> (413 beyond). A CSV body
+    /// gets ingest's first pass while it is received; a body in the columns format (docs/columns-format.md)
+    /// needs none, its job reads it once.
     /// </summary>
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> UploadDataset(
         string name,
@@ -84,12 +86,13 @@ public static partial class DatasetEndpoints
             return Problems.InvalidDatasetName(name);
         }
 
-        if (!IsCsvContentType(request.ContentType))
+        var format = IsColumnsContentType(request.ContentType) ? IngestFormat.Columns : IngestFormat.Csv;
+        if (format == IngestFormat.Csv && !IsCsvContentType(request.ContentType))
         {
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status415UnsupportedMediaType,
                 title: "Unsupported media type",
-                detail: $"Send the CSV with 'Content-Type: text/csv' (UTF-8); got '{Problems.Truncate(request.ContentType ?? "none")}'.");
+                detail: $"Send the CSV with 'Content-Type: text/csv' (UTF-8), or a DataFrame's columns with '{ColumnsReader.ContentType}'; got '{Problems.Truncate(request.ContentType ?? "none")}'.");
         }
 
         var (ingestMode, separator, problem) = ParseOptions(mode, delimiter);
@@ -116,7 +119,7 @@ public static partial class DatasetEndpoints
 
         var uploads = options.Value.UploadsDirectory;
         Directory.CreateDirectory(uploads);
-        var spoolName = $"{Guid.NewGuid():N}.csv";
+        var spoolName = $"{Guid.NewGuid():N}{(format == IngestFormat.Columns ? ".columns" : ".csv")}";
         var spoolPath = Path.Combine(uploads, spoolName);
         long received;
         IngestScan? scan;
@@ -124,7 +127,16 @@ public static partial class DatasetEndpoints
         {
             await using (var file = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
-                scan = await ScanWhileSpoolingAsync(request.Body, file, separator[0], header ?? true, cancellationToken);
+                if (format == IngestFormat.Columns)
+                {
+                    await request.Body.CopyToAsync(file, 1 << 16, cancellationToken);
+                    scan = null;
+                }
+                else
+                {
+                    scan = await ScanWhileSpoolingAsync(request.Body, file, separator[0], header ?? true, cancellationToken);
+                }
+
                 received = file.Length;
             }
 
@@ -155,6 +167,7 @@ public static partial class DatasetEndpoints
             Delimiter = separator,
             Header = header ?? true,
             Upload = true,
+            Format = format,
             Scan = scan,
         };
         var result = await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, cancellationToken);
@@ -183,7 +196,7 @@ public static partial class DatasetEndpoints
             activity?.SetTag("datastack.ingest.bytes", scan.Bytes);
             return scan;
         }
-        catch (CsvFormatException ex)
+        catch (IngestFormatException ex)
         {
             activity?.SetTag("datastack.ingest.error", ex.Code);
             await body.CopyToAsync(spool, 1 << 16, cancellationToken);
@@ -308,6 +321,10 @@ public static partial class DatasetEndpoints
 
         return (ingestMode, separator, null);
     }
+
+    private static bool IsColumnsContentType(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+        && parsed.MediaType.Equals(ColumnsReader.ContentType, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsCsvContentType(string? contentType)
     {

@@ -35,15 +35,20 @@ public sealed class BinaryCopyBuffer
     }
 
     /// <summary>True when the current record fits in the buffer whatever its values convert to.</summary>
-    public bool HasRoomFor(CsvReader record) => _length + MaxRowBytes(record) <= _buffer.Length;
+    public bool HasRoomFor(CsvReader record) => HasRoomFor(MaxRowBytes(record));
+
+    /// <summary>True when a row of at most <paramref name="rowBytes"/> encoded bytes (and the trailer) fits in the buffer.</summary>
+    public bool HasRoomFor(int rowBytes) => _length + rowBytes <= _buffer.Length;
 
     /// <summary>Grows the (empty) buffer for a record larger than it; memory stays bounded by the largest row.</summary>
-    public void EnsureCapacity(CsvReader record)
+    public void EnsureCapacity(CsvReader record) => EnsureCapacity(MaxRowBytes(record));
+
+    /// <summary>Grows the (empty) buffer for a row of <paramref name="rowBytes"/> bytes larger than it.</summary>
+    public void EnsureCapacity(int rowBytes)
     {
-        var needed = MaxRowBytes(record);
-        if (needed > _buffer.Length)
+        if (rowBytes > _buffer.Length)
         {
-            _buffer = new byte[needed];
+            _buffer = new byte[rowBytes];
         }
     }
 

@@ -137,7 +137,7 @@ public sealed class CsvReader : IDisposable
         {
             if (_buffer.Length >= MaxRecordBytes)
             {
-                throw new CsvFormatException(
+                throw new IngestFormatException(
                     "record_too_large",
                     $"Record {RecordNumber + 1} is larger than {MaxRecordBytes / (1 << 20)} MiB.",
                     RecordNumber + 1,
@@ -401,6 +401,6 @@ public sealed class CsvReader : IDisposable
         return write;
     }
 
-    private CsvFormatException Error(string code, string message, long recordNumber, int column) =>
+    private IngestFormatException Error(string code, string message, long recordNumber, int column) =>
         new(code, message, recordNumber, column, _bufferOffset + _start);
 }

@@ -20,6 +20,19 @@ public enum IngestMode
     Append,
 }
 
+/// <summary>The format of the file an ingest loads.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<IngestFormat>))]
+public enum IngestFormat
+{
+    /// <summary>CSV (RFC 4180); types are inferred.</summary>
+    [JsonStringEnumMemberName("csv")]
+    Csv,
+
+    /// <summary>The columns format <c>datastack.upload(DataFrame)</c> sends (docs/columns-format.md); types are declared.</summary>
+    [JsonStringEnumMemberName("columns")]
+    Columns,
+}
+
 /// <summary>
 /// Arguments of an <c>ingest</c> job, as stored on the job. <see cref="Path"/> is relative to the data
 /// folder; uploads are spooled to <c>.uploads/</c> there (<see cref="Upload"/> true) and removed once the
@@ -38,6 +51,10 @@ public sealed record IngestArgs
     public bool Header { get; init; } = true;
 
     public bool Upload { get; init; }
+
+    /// <summary>CSV unless said otherwise; <see cref="Delimiter"/> and <see cref="Header"/> apply to CSV only.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public IngestFormat Format { get; init; }
 
     /// <summary>
     /// An upload's first pass, run while the body was received, so the job only runs the COPY pass (which

@@ -13,7 +13,7 @@ public static class IngestCopy
     /// <summary>
     /// Copies the file into <paramref name="qualifiedTable"/> on the caller's connection (and transaction).
     /// The COPY is completed only if the file still reads as the first pass saw it (the same number of rows
-    /// and bytes, every value convertible); otherwise it throws <see cref="CsvFormatException"/> with code
+    /// and bytes, every value convertible); otherwise it throws <see cref="IngestFormatException"/> with code
     /// <c>file_changed</c> and the COPY is aborted. <paramref name="types"/> are the target columns' types;
     /// <paramref name="progress"/> is called now and then with the rows copied and bytes read so far.
     /// Returns the number of rows copied.
@@ -142,6 +142,6 @@ public static class IngestCopy
         }
     }
 
-    private static CsvFormatException FileChanged(string detail, long? row = null, int? column = null) =>
+    private static IngestFormatException FileChanged(string detail, long? row = null, int? column = null) =>
         new("file_changed", $"The file changed while it was being ingested: {detail}", row, column);
 }

@@ -58,11 +58,16 @@ public sealed partial class IngestJobHandler(
             errors["args.path"] = ["An upload's file must be in the data folder's .uploads folder."];
         }
 
+        if (!Enum.IsDefined(ingest.Format))
+        {
+            errors["args.format"] = ["csv or columns."];
+        }
+
         if (ingest.Scan is not null)
         {
-            if (!ingest.Upload)
+            if (!ingest.Upload || ingest.Format != IngestFormat.Csv)
             {
-                errors["args.scan"] = ["Only an upload's job carries a scan (the upload endpoint sets it)."];
+                errors["args.scan"] = ["Only a CSV upload's job carries a scan (the upload endpoint sets it)."];
             }
             else if (ingest.Scan.Problem() is { } scanProblem)
             {
@@ -104,7 +109,7 @@ public sealed partial class IngestJobHandler(
         {
             return await IngestAsync(context, args, path, cancellationToken);
         }
-        catch (CsvFormatException ex)
+        catch (IngestFormatException ex)
         {
             throw new JobFailedException(ex.Code, ex.Message, ex.Row, ex.Column);
         }
@@ -135,23 +140,65 @@ public sealed partial class IngestJobHandler(
 
     private async Task<JsonNode> IngestAsync(JobContext context, IngestArgs args, string path, CancellationToken cancellationToken)
     {
-        var name = args.Dataset;
-        var delimiter = args.Delimiter[0];
         if (!File.Exists(path))
         {
             throw new JobFailedException("file_not_found", $"There is no file '{args.Path}' in the data folder.");
         }
 
         // Cheap early answer; checked again under the lock before anything is written.
-        if (args.Mode == IngestMode.Fail && await ExistsAsync(name, cancellationToken))
+        if (args.Mode == IngestMode.Fail && await ExistsAsync(args.Dataset, cancellationToken))
         {
-            throw Exists(name);
+            throw Exists(args.Dataset);
+        }
+
+        if (args.Format == IngestFormat.Columns)
+        {
+            // One pass: the upload declares its types.
+            await using var file = OpenFile(path);
+            using var reader = new ColumnsReader(file);
+            await reader.ReadHeaderAsync(cancellationToken);
+            var columnsSource = new IngestSource(
+                reader.ColumnNames,
+                reader.Types,
+                AllNull: null,
+                HeaderRow: null,
+                (connection, target, types, token) => ColumnsCopy.CopyAsync(
+                    connection, target, reader, types, (copied, bytes) => context.ReportProgress(copied, bytes), token),
+                () => (reader.BytesConsumed, reader.Checksum));
+            return await LoadAsync(context, args, path, columnsSource, cancellationToken);
         }
 
         // Pass 1 (validate, infer, count, checksum; no database work yet), unless it ran while the upload was received.
+        var delimiter = args.Delimiter[0];
         var scan = args.Scan ?? await ScanAsync(context, path, delimiter, args.Header, cancellationToken);
         var scannedBytes = args.Scan is null ? scan.Bytes : 0;
 
+        // Pass 2: convert and COPY.
+        var csvSource = new IngestSource(
+            scan.ColumnNames,
+            scan.Types,
+            scan.AllNull,
+            HeaderRow: args.Header ? 1 : null,
+            async (connection, target, types, token) =>
+            {
+                await using var file = OpenFile(path);
+                return await IngestCopy.CopyAsync(
+                    connection, target, scan.ColumnNames, types, file, delimiter, args.Header, scan,
+                    (copied, bytes) => context.ReportProgress(copied, scannedBytes + bytes),
+                    token);
+            },
+            () => (scan.Bytes, scan.Checksum));
+        return await LoadAsync(context, args, path, csvSource, cancellationToken);
+    }
+
+    /// <summary>
+    /// The writing half of an ingest, whatever the input's format: under the dataset's lock, creates the
+    /// staging table (or matches the existing columns when appending), copies, swaps in, updates the catalog
+    /// and completes the job, all in one transaction.
+    /// </summary>
+    private async Task<JsonNode> LoadAsync(JobContext context, IngestArgs args, string path, IngestSource source, CancellationToken cancellationToken)
+    {
+        var name = args.Dataset;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await LockDatasetAsync(connection, name, cancellationToken);
@@ -159,12 +206,10 @@ public sealed partial class IngestJobHandler(
         var appendToExisting = args.Mode == IngestMode.Append && existing.Count > 0;
 
         string target;
-        IReadOnlyList<DatasetColumn> columns;
         IReadOnlyList<ColumnType> types;
         if (appendToExisting)
         {
-            types = MatchExistingColumns(name, existing, scan, args.Header);
-            columns = [.. scan.ColumnNames.Select((column, i) => new DatasetColumn(column, types[i].ToSql()))];
+            types = MatchExistingColumns(name, existing, source);
             target = DatasetName.QualifiedTable(name);
         }
         else
@@ -174,28 +219,27 @@ public sealed partial class IngestJobHandler(
                 throw Exists(name);
             }
 
-            types = scan.Types;
-            columns = [.. scan.ColumnNames.Select((column, i) => new DatasetColumn(column, types[i].ToSql()))];
+            types = source.Types;
             target = DatasetName.QualifiedTable(StagingTableName(name, context.Id));
+        }
+
+        IReadOnlyList<DatasetColumn> columns = [.. source.ColumnNames.Select((column, i) => new DatasetColumn(column, types[i].ToSql()))];
+        if (!appendToExisting)
+        {
             await CreateTableAsync(connection, target, columns, cancellationToken);
         }
 
-        // Pass 2: convert and COPY.
         long rows;
         using (var activity = ProcessingTelemetry.ActivitySource.StartActivity("ingest copy"))
         {
             try
             {
-                await using var file = OpenFile(path);
-                rows = await IngestCopy.CopyAsync(
-                    connection, target, scan.ColumnNames, types, file, delimiter, args.Header, scan,
-                    (copied, bytes) => context.ReportProgress(copied, scannedBytes + bytes),
-                    cancellationToken);
+                rows = await source.CopyAsync(connection, target, types, cancellationToken);
                 activity?.SetTag("datastack.ingest.rows", rows);
             }
             catch (Exception ex)
             {
-                ProcessingTelemetry.RecordFailure(activity, ex, (ex as CsvFormatException)?.Code);
+                ProcessingTelemetry.RecordFailure(activity, ex, (ex as IngestFormatException)?.Code);
                 throw;
             }
         }
@@ -212,25 +256,26 @@ public sealed partial class IngestJobHandler(
         }
 
         // An appended dataset is no longer one file: it has no single checksum.
-        var source = args.Upload ? "upload" : "file:" + Path.GetRelativePath(Path.GetFullPath(options.Value.DataDir), path);
+        var (bytes, checksum) = source.Totals();
+        var origin = args.Upload ? "upload" : "file:" + Path.GetRelativePath(Path.GetFullPath(options.Value.DataDir), path);
         await DatasetCatalog.UpsertAsync(
-            connection, name, columns, rowCount, source, appendToExisting ? null : scan.Checksum, context.Id, cancellationToken);
+            connection, name, columns, rowCount, origin, appendToExisting ? null : checksum, context.Id, cancellationToken);
 
         var result = new JsonObject
         {
             ["dataset"] = name,
             ["rows"] = rows,
-            ["bytes"] = scan.Bytes,
+            ["bytes"] = bytes,
             ["columns"] = new JsonArray([.. columns.Select(c => new JsonObject { ["name"] = c.Name, ["type"] = c.Type })]),
             ["mode"] = ModeName(args.Mode),
-            ["checksum"] = scan.Checksum,
+            ["checksum"] = checksum,
         };
         await context.CompleteInTransactionAsync(connection, result, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
         telemetry.RowsIngested.Add(rows);
-        telemetry.BytesIngested.Add(scan.Bytes);
-        Log.Ingested(logger, context.Id, name, rows, scan.Bytes);
+        telemetry.BytesIngested.Add(bytes);
+        Log.Ingested(logger, context.Id, name, rows, bytes);
         return result;
     }
 
@@ -248,26 +293,28 @@ public sealed partial class IngestJobHandler(
         }
         catch (Exception ex)
         {
-            ProcessingTelemetry.RecordFailure(activity, ex, (ex as CsvFormatException)?.Code);
+            ProcessingTelemetry.RecordFailure(activity, ex, (ex as IngestFormatException)?.Code);
             throw;
         }
     }
 
     /// <summary>
-    /// The type to write each column as when appending: the existing column's. The file must have the same
-    /// columns in the same order, and every inferred type must fit the existing one.
+    /// The type to write each column as when appending: the existing column's. The input must have the same
+    /// columns in the same order, and every input type must fit the existing one — for CSV checked here on
+    /// the inferred types (an all-empty column fits anything); for the columns format checked per non-NULL
+    /// value while copying (<see cref="ColumnConversions"/>).
     /// </summary>
-    private static ColumnType[] MatchExistingColumns(string name, IReadOnlyList<DatasetColumn> existing, IngestScan scan, bool header)
+    private static ColumnType[] MatchExistingColumns(string name, IReadOnlyList<DatasetColumn> existing, IngestSource source)
     {
-        var fileColumns = scan.ColumnNames;
-        for (var i = 0; i < Math.Max(existing.Count, fileColumns.Count); i++)
+        var inputColumns = source.ColumnNames;
+        for (var i = 0; i < Math.Max(existing.Count, inputColumns.Count); i++)
         {
-            if (i >= existing.Count || i >= fileColumns.Count || existing[i].Name != fileColumns[i])
+            if (i >= existing.Count || i >= inputColumns.Count || existing[i].Name != inputColumns[i])
             {
                 throw new JobFailedException(
                     "schema_mismatch",
-                    $"The file's columns ({string.Join(", ", fileColumns)}) differ from dataset '{name}''s ({string.Join(", ", existing.Select(c => c.Name))}) at column {i + 1}.",
-                    header ? 1 : null,
+                    $"The file's columns ({string.Join(", ", inputColumns)}) differ from dataset '{name}''s ({string.Join(", ", existing.Select(c => c.Name))}) at column {i + 1}.",
+                    source.HeaderRow,
                     i + 1);
             }
         }
@@ -283,11 +330,11 @@ public sealed partial class IngestJobHandler(
                     column: i + 1);
             }
 
-            if (!scan.AllNull[i] && !Fits(scan.Types[i], types[i]))
+            if (source.AllNull is { } allNull && !allNull[i] && !Fits(source.Types[i], types[i]))
             {
                 throw new JobFailedException(
                     "schema_mismatch",
-                    $"Column '{existing[i].Name}' holds {scan.Types[i].ToSql()} values; dataset '{name}' has it as {types[i].ToSql()}.",
+                    $"Column '{existing[i].Name}' holds {source.Types[i].ToSql()} values; dataset '{name}' has it as {types[i].ToSql()}.",
                     column: i + 1);
             }
         }
@@ -450,6 +497,19 @@ public sealed partial class IngestJobHandler(
 
     private static JobFailedException Exists(string name) =>
         new("exists", $"Dataset '{name}' already exists; use mode=replace or mode=append.");
+
+    /// <summary>
+    /// What an ingest loads, whatever its format: the column names and types, which columns held only NULLs
+    /// (null when not known before the copy), the record holding the names (for errors), how to copy the rows
+    /// into a table of the given types, and the input's size and checksum once it has been copied.
+    /// </summary>
+    private sealed record IngestSource(
+        IReadOnlyList<string> ColumnNames,
+        IReadOnlyList<ColumnType> Types,
+        IReadOnlyList<bool>? AllNull,
+        long? HeaderRow,
+        Func<NpgsqlConnection, string, IReadOnlyList<ColumnType>, CancellationToken, Task<long>> CopyAsync,
+        Func<(long Bytes, string Checksum)> Totals);
 
     private static partial class Log
     {

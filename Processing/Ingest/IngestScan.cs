@@ -26,7 +26,7 @@ public sealed record IngestScan(
     public const int ProgressInterval = 16_384;
 
     /// <summary>
-    /// Reads the whole stream once. Throws <see cref="CsvFormatException"/> for malformed input, an empty
+    /// Reads the whole stream once. Throws <see cref="IngestFormatException"/> for malformed input, an empty
     /// file (<c>empty</c>), a file without data rows (<c>empty</c>) and bad column names.
     /// <paramref name="progress"/> is called now and then with the rows and bytes read so far.
     /// </summary>
@@ -56,7 +56,7 @@ public sealed record IngestScan(
 
         if (rows == 0)
         {
-            throw new CsvFormatException("empty", "The file has a header but no data rows.", row: 2);
+            throw new IngestFormatException("empty", "The file has a header but no data rows.", row: 2);
         }
 
         progress?.Invoke(rows, reader.BytesConsumed);
@@ -81,7 +81,7 @@ public sealed record IngestScan(
     {
         if (!await reader.ReadAsync(cancellationToken))
         {
-            throw new CsvFormatException("empty", "The file is empty.");
+            throw new IngestFormatException("empty", "The file is empty.");
         }
 
         var names = new string[reader.FieldCount];
@@ -95,37 +95,44 @@ public sealed record IngestScan(
             return names;
         }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < names.Length; i++)
         {
-            var name = CsvValues.ToText(reader[i]).Trim();
-            if (name.Length == 0)
-            {
-                throw new CsvFormatException("empty_column_name", $"Column {i + 1} of the header has no name.", reader.RecordNumber, i + 1);
-            }
-
-            if (Encoding.UTF8.GetByteCount(name) > MaxColumnNameBytes)
-            {
-                throw new CsvFormatException(
-                    "column_name_too_long",
-                    $"The name of column {i + 1} is longer than {MaxColumnNameBytes} bytes (PostgreSQL's identifier limit).",
-                    reader.RecordNumber,
-                    i + 1);
-            }
-
-            if (!seen.Add(name))
-            {
-                throw new CsvFormatException(
-                    "duplicate_column",
-                    $"Column {i + 1} of the header repeats the name '{name}' (column {Array.IndexOf(names, name) + 1}).",
-                    reader.RecordNumber,
-                    i + 1);
-            }
-
-            names[i] = name;
+            names[i] = CheckColumnName(CsvValues.ToText(reader[i]), i, names, reader.RecordNumber);
         }
 
         return names;
+    }
+
+    /// <summary>
+    /// The column name <paramref name="raw"/> trimmed, checked against the rules above and against the names
+    /// before it in <paramref name="names"/> (filled up to <paramref name="index"/>); throws
+    /// <see cref="IngestFormatException"/> (<c>empty_column_name</c>, <c>column_name_too_long</c>, <c>duplicate_column</c>).
+    /// </summary>
+    public static string CheckColumnName(string raw, int index, string[] names, long? row)
+    {
+        var name = raw.Trim();
+        if (name.Length == 0)
+        {
+            throw new IngestFormatException("empty_column_name", $"Column {index + 1} of the header has no name.", row, index + 1);
+        }
+
+        if (Encoding.UTF8.GetByteCount(name) > MaxColumnNameBytes)
+        {
+            throw new IngestFormatException(
+                "column_name_too_long",
+                $"The name of column {index + 1} is longer than {MaxColumnNameBytes} bytes (PostgreSQL's identifier limit).",
+                row,
+                index + 1);
+        }
+
+        var earlier = Array.IndexOf(names, name, 0, index);
+        if (earlier >= 0)
+        {
+            throw new IngestFormatException(
+                "duplicate_column", $"Column {index + 1} of the header repeats the name '{name}' (column {earlier + 1}).", row, index + 1);
+        }
+
+        return name;
     }
 
     /// <summary>Null when this scan is whole and consistent; otherwise what is wrong (a scan in job args comes from outside).</summary>

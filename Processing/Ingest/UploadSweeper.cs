@@ -46,7 +46,7 @@ public sealed partial class UploadSweeper(
 
         var deleted = 0;
         var cutoff = DateTime.UtcNow - MinimumAge;
-        foreach (var file in new DirectoryInfo(uploads).EnumerateFiles("*.csv"))
+        foreach (var file in new DirectoryInfo(uploads).EnumerateFiles())
         {
             if (file.LastWriteTimeUtc < cutoff && !referenced.Contains(file.Name))
             {

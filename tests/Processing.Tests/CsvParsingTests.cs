@@ -97,7 +97,7 @@ public sealed class CsvParsingTests
     public async Task MalformedInputNamesTheRecordAndField(string csv, string code, long row, int column)
     {
         // Act
-        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAllAsync(csv, bytesPerRead: 3));
+        var error = await Assert.ThrowsAsync<IngestFormatException>(() => ReadAllAsync(csv, bytesPerRead: 3));
 
         // Assert
         Assert.Equal((code, row, column), (error.Code, error.Row, error.Column));
@@ -110,7 +110,7 @@ public sealed class CsvParsingTests
         byte[] bytes = [.. "a,b\n1,2\n3,x"u8, 0xC3, 0x28, .. "\n"u8];
 
         // Act
-        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAllAsync(bytes));
+        var error = await Assert.ThrowsAsync<IngestFormatException>(() => ReadAllAsync(bytes));
 
         // Assert
         Assert.Equal(("invalid_utf8", 3L, 2), (error.Code, error.Row, error.Column));
@@ -123,7 +123,7 @@ public sealed class CsvParsingTests
         byte[] bytes = [.. "a,b\n1,x"u8, 0, .. "y\n"u8];
 
         // Act
-        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAllAsync(bytes));
+        var error = await Assert.ThrowsAsync<IngestFormatException>(() => ReadAllAsync(bytes));
 
         // Assert
         Assert.Equal(("nul_byte", 2L, 2), (error.Code, error.Row, error.Column));
@@ -139,7 +139,7 @@ public sealed class CsvParsingTests
         var csv = quoted ? $"a,b\n1,\"{field}\"\n" : $"a,b\n1,{field}\n";
 
         // Act
-        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAllAsync(csv));
+        var error = await Assert.ThrowsAsync<IngestFormatException>(() => ReadAllAsync(csv));
 
         // Assert
         Assert.Equal(("field_too_large", 2L, 2), (error.Code, error.Row, error.Column));
@@ -152,7 +152,7 @@ public sealed class CsvParsingTests
         var csv = string.Join(",", Enumerable.Range(1, CsvReader.MaxColumns + 1).Select(i => $"c{i}")) + "\n";
 
         // Act
-        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ReadAllAsync(csv));
+        var error = await Assert.ThrowsAsync<IngestFormatException>(() => ReadAllAsync(csv));
 
         // Assert
         Assert.Equal(("too_many_columns", 1L, CsvReader.MaxColumns + 1), (error.Code, error.Row, error.Column));
@@ -263,7 +263,7 @@ public sealed class CsvParsingTests
     public async Task BadFilesAndHeadersAreRejected(string csv, bool header, string code, long? row, int? column)
     {
         // Act
-        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ScanAsync(csv, header: header));
+        var error = await Assert.ThrowsAsync<IngestFormatException>(() => ScanAsync(csv, header: header));
 
         // Assert
         Assert.Equal((code, row, column), (error.Code, error.Row, error.Column));
@@ -276,7 +276,7 @@ public sealed class CsvParsingTests
         var csv = $"a,{new string('é', 32)}\n1,2\n";
 
         // Act
-        var error = await Assert.ThrowsAsync<CsvFormatException>(() => ScanAsync(csv));
+        var error = await Assert.ThrowsAsync<IngestFormatException>(() => ScanAsync(csv));
 
         // Assert
         Assert.Equal(("column_name_too_long", 1L, 2), (error.Code, error.Row, error.Column));

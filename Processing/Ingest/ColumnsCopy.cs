@@ -1,0 +1,70 @@
+using DataStack.Processing.Datasets;
+using Npgsql;
+
+namespace DataStack.Processing.Ingest;
+
+/// <summary>
+/// The one pass over an upload in the columns format: batch by batch, each row encoded into binary COPY
+/// (the types are declared, so nothing is inferred and nothing is read twice). Memory: one batch and one
+/// 64 KiB COPY buffer.
+/// </summary>
+public static class ColumnsCopy
+{
+    /// <summary>
+    /// Copies the batches of <paramref name="reader"/> (whose header has been read) into
+    /// <paramref name="qualifiedTable"/> on the caller's connection and transaction, each column written as
+    /// <paramref name="targets"/> says. Anything thrown before the end marker cancels the COPY.
+    /// Returns the number of rows copied.
+    /// </summary>
+    public static async Task<long> CopyAsync(
+        NpgsqlConnection connection,
+        string qualifiedTable,
+        ColumnsReader reader,
+        IReadOnlyList<ColumnType> targets,
+        Action<long, long>? progress,
+        CancellationToken cancellationToken)
+    {
+        var columnList = string.Join(", ", reader.ColumnNames.Select(DatasetName.QuoteIdentifier));
+        var output = new BinaryCopyBuffer(reader.Types.Count);
+        await using var copyStream = await connection.BeginRawBinaryCopyAsync(
+            $"COPY {qualifiedTable} ({columnList}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        try
+        {
+            while (await reader.ReadBatchAsync(cancellationToken))
+            {
+                var row = EncodeRows(reader, 0, targets, output);
+                while (row < reader.BatchRows)
+                {
+                    await output.FlushAsync(copyStream, cancellationToken);
+                    output.EnsureCapacity(reader.MaxRowBytes(row));
+                    row = EncodeRows(reader, row, targets, output);
+                }
+
+                progress?.Invoke(reader.RowsBefore + reader.BatchRows, reader.BytesConsumed);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            output.WriteTrailer();
+            await output.FlushAsync(copyStream, cancellationToken);
+        }
+        catch
+        {
+            await copyStream.CancelAsync(); // PostgreSQL discards the COPY; the original exception goes on
+            throw;
+        }
+
+        await copyStream.DisposeAsync();
+        return reader.RowsBefore;
+    }
+
+    /// <summary>Encodes rows of the current batch from <paramref name="row"/> on while they fit; returns the first row not encoded.</summary>
+    private static int EncodeRows(ColumnsReader reader, int row, IReadOnlyList<ColumnType> targets, BinaryCopyBuffer output)
+    {
+        for (; row < reader.BatchRows && output.HasRoomFor(reader.MaxRowBytes(row)); row++)
+        {
+            reader.WriteRow(row, targets, output);
+        }
+
+        return row;
+    }
+}
