@@ -43,7 +43,7 @@ _MICROSECOND = np.timedelta64(1, "us")
 
 # Encodes one chunk of a column. It gets the rows already known to be NULL and returns the final NULL
 # mask (a float column adds its NaNs) and the value buffers, in the order they go on the wire.
-Encoder = Callable[[pd.Series, np.ndarray], "tuple[np.ndarray, Sequence[Any]]"]
+Encoder = Callable[[pd.Series, np.ndarray], tuple[np.ndarray, Sequence[Any]]]
 
 
 class ColumnPlan(NamedTuple):
@@ -132,11 +132,13 @@ def _header(plans: list[ColumnPlan]) -> bytes:
 def _batches(plans: list[ColumnPlan], series: list[pd.Series], start: int, stop: int) -> Iterator[bytes]:
     """Rows start…stop as one batch, or as two halves (recursively) if a text block would be too large."""
     try:
-        yield _batch(plans, [s.iloc[start:stop] for s in series])
+        batch = _batch(plans, [s.iloc[start:stop] for s in series])
     except _TextTooLarge:
         middle = (start + stop) // 2
         yield from _batches(plans, series, start, middle)
         yield from _batches(plans, series, middle, stop)
+        return
+    yield batch
 
 
 def _batch(plans: list[ColumnPlan], chunks: list[pd.Series]) -> bytes:
@@ -304,11 +306,11 @@ def _as_is(chunk: pd.Series) -> pd.Series:
     return chunk
 
 
-def _text(format: Callable[[pd.Series], pd.Series]) -> Encoder:
-    """Text: ``format`` turns the chunk into str values (None where missing); they go out NUL-joined."""
+def _text(to_text: Callable[[pd.Series], pd.Series]) -> Encoder:
+    """Text: ``to_text`` turns the chunk into str values (None where missing); they go out NUL-joined."""
 
     def encode(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
-        strings = np.where(nulls, "", format(chunk).to_numpy(dtype=object)).tolist()
+        strings = np.where(nulls, "", to_text(chunk).to_numpy(dtype=object)).tolist()
         try:
             data = "\0".join(strings).encode("utf-8")
         except UnicodeEncodeError as e:
