@@ -30,7 +30,7 @@ def sample_frame():
     )
 
 
-def test_upload_dataframe_infers_types_and_reads_back_equal(client, name):
+def test_upload_dataframe_keeps_types_and_reads_back_equal(client, name):
     """A DataFrame's values and types survive upload() -> Processing -> sql()."""
     frame = sample_frame()
     dataset = client.upload(frame, name)
@@ -60,6 +60,35 @@ def test_upload_dataframe_infers_types_and_reads_back_equal(client, name):
     assert back["at"].iloc[0] == pd.Timestamp("2024-01-05 08:13:00") and pd.isna(back["at"].iloc[2])
     assert back["at_tz"].tolist() == frame["at_tz"].dt.tz_convert("UTC").tolist()
     assert back["day"].tolist() == [dt.date(2024, 1, 5), None, dt.date(2024, 2, 29)]
+
+
+def test_upload_dataframe_takes_types_from_the_dtypes_not_from_the_values(client, name):
+    """Digits in a str column stay text (leading zeros kept); Int64 with NA, uint8, float32, category map by dtype."""
+    frame = pd.DataFrame(
+        {
+            "code": ["007", "042", None],
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "small": np.array([0, 255, 7], dtype="uint8"),
+            "ratio": np.array([0.5, np.nan, 2.0], dtype="float32"),
+            "kind": pd.Categorical(["a", "b", "a"]),
+        }
+    )
+    dataset = client.upload(frame, name, chunk_rows=2)
+    assert dataset.dtypes == {"code": "text", "n": "bigint", "small": "bigint", "ratio": "double precision", "kind": "text"}
+    back = client.sql(f"select * from datasets.{name} order by small")
+    assert back["code"].tolist() == ["007", None, "042"]
+    assert back["n"].tolist()[:2] == [1, 3] and pd.isna(back["n"].tolist()[2])
+    assert back["kind"].tolist() == ["a", "a", "b"]
+
+
+def test_a_value_postgresql_cannot_hold_stops_the_upload_and_leaves_nothing(client, name, stack):
+    """A NUL inside a string (third batch) raises ValueError naming the column; no dataset, no spool file."""
+    frame = pd.DataFrame({"n": [1, 2, 3], "s": ["a", "b", "c\0d"]})
+    with pytest.raises(ValueError, match="'s'"):
+        client.upload(frame, name, chunk_rows=1)
+    assert name not in [d.name for d in client.datasets()]
+    uploads = stack.data_dir / ".uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
 
 
 def test_upload_path_streams_the_sample_file(client, name, stack):

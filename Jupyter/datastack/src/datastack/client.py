@@ -13,7 +13,7 @@ import pandas as pd
 import requests
 
 from . import config, tracing
-from .csvio import DEFAULT_CHUNK_ROWS, iter_csv_chunks
+from . import columns
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -91,14 +91,16 @@ class Client:
         *,
         delimiter: str = ",",
         header: bool = True,
-        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        chunk_rows: int = columns.DEFAULT_CHUNK_ROWS,
         timeout: float | None = None,
         progress: bool | None = None,
     ) -> Dataset:
         """Stream a DataFrame or a CSV file to Processing as dataset ``name`` and wait for the ingest job.
 
         ``mode``: ``fail`` (default; error if the dataset exists), ``replace`` (atomic) or ``append``.
-        Nothing is built in memory: a DataFrame is sent ``chunk_rows`` rows at a time, a file block by block.
+        A DataFrame is sent as its columns' binary values, ``chunk_rows`` rows at a time, and its table gets
+        the types of its dtypes (docs/columns-format.md; int64 → bigint, float → double precision, …).
+        A CSV file is sent block by block (``delimiter``, ``header``) and Processing infers its types.
         Raises :class:`JobFailed` (with row and column) if the server rejects the data.
         """
         _check_name(name)
@@ -107,7 +109,10 @@ class Client:
         show = self.progress if progress is None else progress
         if isinstance(data, pd.DataFrame):
             total_rows: int | None = len(data)
-            body: Iterable[bytes] = iter_csv_chunks(data, chunk_rows=chunk_rows, header=header, delimiter=delimiter)
+            # Types are decided (and refused, naming the column) here, before anything is sent.
+            body: Iterable[bytes] = columns.iter_column_chunks(data, chunk_rows=chunk_rows)
+            content_type = columns.CONTENT_TYPE
+            params = {"mode": mode}
             size = None
         elif isinstance(data, (str, os.PathLike)):
             path = os.fspath(data)
@@ -116,6 +121,8 @@ class Client:
             total_rows = None
             size = os.path.getsize(path)
             body = _read_blocks(path)
+            content_type = "text/csv"
+            params = {"mode": mode, "delimiter": delimiter, "header": "true" if header else "false"}
         else:
             raise TypeError(f"upload() takes a pandas DataFrame or a path to a CSV file, not {type(data).__name__}")
 
@@ -138,11 +145,11 @@ class Client:
             response = self._request(
                 "PUT",
                 f"/datasets/{name}",
-                params={"mode": mode, "delimiter": delimiter, "header": "true" if header else "false"},
+                params=params,
                 data=body,
                 # One key per call: if the connection drops after the server queued the job, a retry of
                 # this request gets the same job back instead of a second ingest.
-                headers={"Content-Type": "text/csv", "Idempotency-Key": f"upload-{uuid.uuid4()}"},
+                headers={"Content-Type": content_type, "Idempotency-Key": f"upload-{uuid.uuid4()}"},
                 timeout=UPLOAD_TIMEOUT,
             )
         finally:
@@ -152,7 +159,7 @@ class Client:
         try:
             self.wait(job, timeout=timeout, progress=show, desc=f"ingest {name}", total=total_rows)
         except JobFailed as e:
-            if isinstance(data, pd.DataFrame) and header:
+            if isinstance(data, pd.DataFrame):
                 # The server reports a 1-based column number; name it for the reader.
                 raise JobFailed(e.job, [str(c) for c in data.columns]) from None
             raise

@@ -62,12 +62,16 @@ def iter_column_chunks(frame: pd.DataFrame, chunk_rows: int = DEFAULT_CHUNK_ROWS
     """Yield the frame in the columns format: the header, one batch per ``chunk_rows`` rows, the end marker.
 
     Only one batch exists at a time, so memory stays proportional to ``chunk_rows``. Type errors found
-    while planning (duplicate names, ``uint64`` overflow) raise before anything is yielded; errors in the
+    while planning (duplicate names, ``uint64`` overflow) raise from this call, before the stream starts; errors in the
     values (a NUL in a string) raise when their batch is encoded, and the stream then has no end marker.
     """
+    # Not a generator itself: the checks and the planning run now, when the caller asks for the stream.
     if not 1 <= chunk_rows <= MAX_BATCH_ROWS:
         raise ValueError(f"chunk_rows must be between 1 and {MAX_BATCH_ROWS:,}")
-    plans = plan_columns(frame)
+    return _stream(frame, plan_columns(frame), chunk_rows)
+
+
+def _stream(frame: pd.DataFrame, plans: list[ColumnPlan], chunk_rows: int) -> Iterator[bytes]:
     yield _header(plans)
     series = [frame.iloc[:, position] for position in range(len(plans))]
     for start in range(0, len(frame), chunk_rows):
