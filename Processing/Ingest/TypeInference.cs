@@ -74,7 +74,7 @@ public sealed class TypeInference
         {
             holders |= Bigint | Double;
         }
-        else if ((candidates & Double) != 0 && CsvValues.TryParseDouble(value, out _))
+        else if ((candidates & Double) != 0 && (CsvValues.IsPlainDecimal(value) || CsvValues.TryParseDouble(value, out _)))
         {
             holders |= Double;
         }

@@ -194,6 +194,42 @@ public sealed class CsvParsingTests
         Assert.Equal(expected, scan.Types[0]);
     }
 
+
+    [Fact]
+    public void EveryPlainDecimalIsADoubleAndTheCheckRejectsWhatIsNot()
+    {
+        // Arrange: every string of up to 5 characters over the alphabet numbers are written in (~2.2M strings).
+        var alphabet = "0123456789+-.eE"u8.ToArray();
+        var accepted = 0;
+
+        // Act + Assert: the cheap syntax check never says yes where conversion would say no, and agrees with it
+        // on everything but NaN / Infinity spellings (which cannot be made of this alphabet).
+        foreach (var text in AllStrings(alphabet, maxLength: 5))
+        {
+            var plain = CsvValues.IsPlainDecimal(text);
+            var parses = CsvValues.TryParseDouble(text, out _);
+            Assert.True(plain == parses, $"'{Encoding.ASCII.GetString(text)}': IsPlainDecimal {plain}, TryParseDouble {parses}");
+            accepted += plain ? 1 : 0;
+        }
+
+        Assert.True(accepted > 100_000, $"only {accepted} strings were plain decimals");
+        Assert.True(CsvValues.IsPlainDecimal("-12.5e+300"u8));
+        Assert.False(CsvValues.IsPlainDecimal("NaN"u8));
+        Assert.True(CsvValues.TryParseDouble("NaN"u8, out _));
+    }
+
+    private static IEnumerable<byte[]> AllStrings(byte[] alphabet, int maxLength)
+    {
+        IEnumerable<byte[]> level = [[]];
+        for (var length = 1; length <= maxLength; length++)
+        {
+            level = level.SelectMany(prefix => alphabet.Select(c => (byte[])[.. prefix, c])).ToList();
+            foreach (var text in level)
+            {
+                yield return text;
+            }
+        }
+    }
     [Fact]
     public async Task EmptyFieldsAreNullAndDoNotConstrainTheType()
     {
