@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from .csvio import format_series
+from .textformat import format_series
 
 CONTENT_TYPE = "application/vnd.datastack.columns"
 MAGIC = b"DSCOLS01"
