@@ -1,10 +1,11 @@
 using System.Net;
+using System.Net.Http.Json;
 using DataStack.Reliability.Tests.Infrastructure;
 using DataStack.Testing;
 
 namespace DataStack.Reliability.Tests;
 
-/// <summary>PostgreSQL restarts under a running replica: it says so on /health and recovers on its own.</summary>
+/// <summary>PostgreSQL restarts under a running replica: it says so on /health, recovers on its own, and retries what was in flight.</summary>
 public sealed class DatabaseRestartTests(ITestOutputHelper output)
 {
     [Fact]
@@ -93,6 +94,73 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
         });
         Assert.Contains(final, job => job.Attempts >= 2);
         output.WriteLine($"attempts of the jobs in flight: {string.Join(", ", final.Select(j => j.Attempts))}");
+    }
+
+    [Fact]
+    public async Task AnIngestCopyingWhenTheDatabaseRestartsIsRetriedAndLandsWhole()
+    {
+        // Arrange: a private server we can stop, a first version of the dataset, a large second one uploaded.
+        const int largeRows = 1_500_000;
+        await using var server = await PostgresServer.StartAsync();
+        await using var set = await ReplicaSet.CreateAsync(server, new Dictionary<string, string>
+        {
+            ["Processing__LeaseSeconds"] = "3",
+            ["Processing__MaxAttempts"] = "3",
+        });
+        var replica = await set.StartReplicaAsync();
+        using var client = replica.CreateClient();
+        var files = Directory.CreateTempSubdirectory("datastack-csv-").FullName;
+        try
+        {
+            await using (var small = File.OpenRead(await CsvFiles.WriteTypedAsync(1000, files)))
+            using (var response = await CsvFiles.UploadAsync(client, "restart_target", small))
+            {
+                await Api.EnsureSuccessAsync(response, "PUT /datasets/restart_target");
+                Assert.Equal("succeeded", (await Api.WaitAsync(client, (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!.Id)).Status);
+            }
+
+            WireJob queued;
+            await using (var body = File.OpenRead(await CsvFiles.WriteTypedAsync(largeRows, files)))
+            using (var response = await CsvFiles.UploadAsync(client, "restart_target", body))
+            {
+                await Api.EnsureSuccessAsync(response, "PUT /datasets/restart_target");
+                queued = (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!;
+            }
+
+            await Poll.UntilAsync(
+                async () => await Sql.ScalarAsync<long>(
+                    set.ConnectionString,
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY %FROM STDIN%'") > 0,
+                TimeSpan.FromSeconds(60),
+                "the ingest is copying rows",
+                () => set.DescribeReplicas());
+
+            // Act: PostgreSQL goes away under the COPY (fast shutdown cuts the connection), then comes back.
+            await server.StopAsync();
+            output.WriteLine("database stopped during the COPY; starting it again");
+            await server.StartServerAsync();
+            var final = await Poll.UntilAsync(
+                () => Db.JobsAsync(set.ConnectionString, [queued.Id]),
+                jobs => jobs.Single().IsTerminal,
+                TimeSpan.FromSeconds(120),
+                "the interrupted ingest ends",
+                () => set.DescribeReplicas());
+
+            // Assert: retried within its budget, the new version whole, nothing half-made left behind.
+            var job = final.Single();
+            Assert.True(job.Status == "succeeded", $"the ingest should succeed once the database is back: {job}\n{set.DescribeReplicas()}");
+            Assert.InRange(job.Attempts, 2, 3);
+            Assert.Equal(largeRows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.restart_target"));
+            Assert.Equal(largeRows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT row_count FROM datastack.datasets WHERE name = 'restart_target'"));
+            Assert.Equal(["datasets.restart_target"], (await Db.TablesAsync(set.ConnectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal)));
+            Assert.Empty(Directory.GetFiles(Path.Combine(set.DataDir, ".uploads")));
+            Assert.False(replica.HasExited, "the replica exited:\n" + replica.Output);
+            output.WriteLine($"ingest succeeded after {job.Attempts} attempts");
+        }
+        finally
+        {
+            Directory.Delete(files, recursive: true);
+        }
     }
 
     private static async Task<HttpStatusCode> HealthAsync(HttpClient probe)
