@@ -127,10 +127,11 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
                 queued = (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!;
             }
 
+            // Well inside the COPY (at most two thirds of the rows in), so it cannot end before the stop below.
             await Poll.UntilAsync(
                 async () => await Sql.ScalarAsync<long>(
                     set.ConnectionString,
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'COPY %FROM STDIN%'") > 0,
+                    $"SELECT count(*) FROM pg_stat_progress_copy WHERE command = 'COPY FROM' AND tuples_processed BETWEEN 1 AND {largeRows * 2 / 3}") > 0,
                 TimeSpan.FromSeconds(60),
                 "the ingest is copying rows",
                 () => set.DescribeReplicas());
