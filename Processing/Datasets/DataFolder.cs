@@ -44,8 +44,7 @@ public static class DataFolder
             return false;
         }
 
-        var realRootWithSeparator = Path.EndsInDirectorySeparator(realRoot) ? realRoot : realRoot + Path.DirectorySeparatorChar;
-        if (!realCandidate.StartsWith(realRootWithSeparator, StringComparison.Ordinal))
+        if (!IsInside(realRoot, realCandidate))
         {
             error = "The path leads outside the data folder.";
             return false;
@@ -55,6 +54,34 @@ public static class DataFolder
         error = null;
         return true;
     }
+
+    /// <summary>
+    /// Opens a path <see cref="TryResolve"/> accepted, then checks where the opened file really is, so a
+    /// symbolic link swapped in between the check and the open cannot lead out of the folder. Returns null
+    /// (and closes the file) when it does. The check reads the kernel's name for the open handle
+    /// (<c>/proc/self/fd/N</c>), so it applies on Linux — where Processing runs; elsewhere the check at
+    /// <see cref="TryResolve"/> is all there is.
+    /// </summary>
+    public static FileStream? OpenInside(string dataDir, string fullPath, FileStreamOptions options)
+    {
+        var stream = new FileStream(fullPath, options);
+        if (!OperatingSystem.IsLinux())
+        {
+            return stream;
+        }
+
+        var opened = new FileInfo($"/proc/self/fd/{stream.SafeFileHandle.DangerousGetHandle()}").LinkTarget;
+        if (opened is not null && IsInside(RealPath(Path.GetFullPath(dataDir), depth: 0), opened))
+        {
+            return stream;
+        }
+
+        stream.Dispose();
+        return null;
+    }
+
+    private static bool IsInside(string realRoot, string realPath) =>
+        realPath.StartsWith(Path.EndsInDirectorySeparator(realRoot) ? realRoot : realRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>
     /// The path with every symbolic link on it resolved, like realpath(3); parts that do not exist are kept

@@ -32,6 +32,15 @@ public sealed partial class IngestJobHandler(
     ProcessingTelemetry telemetry,
     ILogger<IngestJobHandler> logger) : IJobHandler
 {
+    private static readonly FileStreamOptions s_readOnce = new()
+    {
+        Mode = FileMode.Open,
+        Access = FileAccess.Read,
+        Share = FileShare.Read,
+        BufferSize = 0, // CsvReader and ColumnsReader have their own buffers.
+        Options = FileOptions.SequentialScan | FileOptions.Asynchronous,
+    };
+
     public string Kind => JobKinds.Ingest;
 
     public IReadOnlyDictionary<string, string[]> Validate(JsonElement args)
@@ -279,7 +288,7 @@ public sealed partial class IngestJobHandler(
         return result;
     }
 
-    private static async Task<IngestScan> ScanAsync(
+    private async Task<IngestScan> ScanAsync(
         JobContext context, string path, char delimiter, bool header, CancellationToken cancellationToken)
     {
         using var activity = ProcessingTelemetry.ActivitySource.StartActivity("ingest infer");
@@ -444,14 +453,10 @@ public sealed partial class IngestJobHandler(
     private bool IsInUploadsFolder(string fullPath) =>
         string.Equals(Path.GetDirectoryName(fullPath), options.Value.UploadsDirectory, StringComparison.Ordinal);
 
-    private static FileStream OpenFile(string path) => new(path, new FileStreamOptions
-    {
-        Mode = FileMode.Open,
-        Access = FileAccess.Read,
-        Share = FileShare.Read,
-        BufferSize = 0, // CsvReader has its own 1 MiB buffer.
-        Options = FileOptions.SequentialScan | FileOptions.Asynchronous,
-    });
+    /// <summary>Opens a file of the data folder for one pass; fails the job if it turns out to be outside the folder.</summary>
+    private FileStream OpenFile(string path) =>
+        DataFolder.OpenInside(options.Value.DataDir, path, s_readOnce)
+        ?? throw new JobFailedException("invalid_args", "args.path: The file leads outside the data folder (a symbolic link changed after the path was checked).");
 
     private static bool TryReadArgs(JsonElement args, out IngestArgs ingest, out string key, out string problem)
     {
