@@ -6,6 +6,7 @@ using DataStack.Processing.Jobs;
 using DataStack.Processing.Telemetry;
 using DataStack.ServiceDefaults;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -29,17 +30,29 @@ builder.Services.AddOptions<HostOptions>()
 builder.Services.AddAnalyticsDataSource(builder.Configuration);
 builder.Services.AddProcessingJobs();
 builder.Services.AddApiKeyAuthentication();
-builder.Services.AddProblemDetails();
+builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+{
+    if (context.Exception is { } exception && IsDatabaseUnavailable(exception))
+    {
+        // Retryable, and said so; the exception's own text (host names, pool state) stays in the logs.
+        context.ProblemDetails.Detail = "The analytics database cannot be reached right now (down, restarting, or out of connections). Try again shortly.";
+        context.HttpContext.Response.Headers.RetryAfter = "5";
+    }
+});
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
 
 app.UseExceptionHandler(new ExceptionHandlerOptions
 {
-    // Malformed JSON, oversized bodies and the like are the client's problem (400, 413), not a 500.
-    StatusCodeSelector = exception => exception is BadHttpRequestException badRequest
-        ? badRequest.StatusCode
-        : StatusCodes.Status500InternalServerError,
+    // Malformed JSON, oversized bodies and the like are the client's problem (400, 413), not a 500; a
+    // database that is down or out of connections is a 503 the client may retry.
+    StatusCodeSelector = exception => exception switch
+    {
+        BadHttpRequestException badRequest => badRequest.StatusCode,
+        _ when IsDatabaseUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    },
 });
 app.UseStatusCodePages();
 app.UseAuthentication();
@@ -51,3 +64,6 @@ app.MapDatasetEndpoints();
 app.MapJobEndpoints();
 
 app.Run();
+
+// Npgsql's transient failures: connection refused or broken, server shutting down or starting, too many clients, pool exhausted.
+static bool IsDatabaseUnavailable(Exception exception) => exception is NpgsqlException { IsTransient: true };

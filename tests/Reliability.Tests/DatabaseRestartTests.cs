@@ -62,6 +62,12 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
             "a job ends while the database is down",
             () => set.DescribeReplicas());
         var stillDown = await HealthAsync(probe);
+        HttpStatusCode apiWhileDown;
+        using (var jobs = await client.GetAsync("/jobs?limit=1"))
+        {
+            apiWhileDown = jobs.StatusCode;
+        }
+
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1}s: database down, /health {(int)whileDown}; starting it again");
         await server.StartServerAsync();
         await Poll.UntilAsync(
@@ -85,6 +91,7 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
         // Assert
         Assert.Equal(HttpStatusCode.ServiceUnavailable, whileDown);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, stillDown);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, apiWhileDown); // retryable, not a 500
         Assert.Equal("succeeded", after.Status);
         Assert.False(replica.HasExited, "the replica exited:\n" + replica.Output);
         Assert.All(final, job =>
