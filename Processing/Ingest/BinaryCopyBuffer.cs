@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using DataStack.Processing.Datasets;
 using Npgsql;
 
 namespace DataStack.Processing.Ingest;
@@ -23,6 +24,40 @@ public sealed class BinaryCopyBuffer
     private readonly short _columns;
     private byte[] _buffer = new byte[DefaultCapacity];
     private int _length;
+
+    /// <summary>
+    /// Runs one binary COPY into <paramref name="qualifiedTable"/> (an explicit column list; the table's types
+    /// decide how PostgreSQL reads the values) on the caller's connection and transaction.
+    /// <paramref name="writeRows"/> encodes the rows into the buffer and flushes it to the stream as it fills;
+    /// then the trailer is sent and the COPY ends, which is when PostgreSQL checks and stores the rows.
+    /// Anything thrown before that cancels the COPY (CopyFail), so PostgreSQL discards it and the caller's
+    /// transaction rolls back; the exception goes on.
+    /// </summary>
+    public static async Task CopyAsync(
+        NpgsqlConnection connection,
+        string qualifiedTable,
+        IEnumerable<string> columnNames,
+        Func<BinaryCopyBuffer, NpgsqlRawCopyStream, Task> writeRows,
+        CancellationToken cancellationToken)
+    {
+        var columns = columnNames.Select(DatasetName.QuoteIdentifier).ToList();
+        var output = new BinaryCopyBuffer(columns.Count);
+        await using var copyStream = await connection.BeginRawBinaryCopyAsync(
+            $"COPY {qualifiedTable} ({string.Join(", ", columns)}) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        try
+        {
+            await writeRows(output, copyStream);
+            output.WriteTrailer();
+            await output.FlushAsync(copyStream, cancellationToken);
+        }
+        catch
+        {
+            await copyStream.CancelAsync();
+            throw;
+        }
+
+        await copyStream.DisposeAsync();
+    }
 
     public BinaryCopyBuffer(int columns)
     {

@@ -13,7 +13,7 @@ public static class ColumnsCopy
     /// <summary>
     /// Copies the batches of <paramref name="reader"/> (whose header has been read) into
     /// <paramref name="qualifiedTable"/> on the caller's connection and transaction, each column written as
-    /// <paramref name="targets"/> says. Anything thrown before the end marker cancels the COPY.
+    /// <paramref name="targets"/> says (<see cref="BinaryCopyBuffer.CopyAsync"/>: anything thrown cancels the COPY).
     /// Returns the number of rows copied.
     /// </summary>
     public static async Task<long> CopyAsync(
@@ -24,11 +24,7 @@ public static class ColumnsCopy
         Action<long, long>? progress,
         CancellationToken cancellationToken)
     {
-        var columnList = string.Join(", ", reader.ColumnNames.Select(DatasetName.QuoteIdentifier));
-        var output = new BinaryCopyBuffer(reader.Types.Count);
-        await using var copyStream = await connection.BeginRawBinaryCopyAsync(
-            $"COPY {qualifiedTable} ({columnList}) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        try
+        await BinaryCopyBuffer.CopyAsync(connection, qualifiedTable, reader.ColumnNames, async (output, copyStream) =>
         {
             while (await reader.ReadBatchAsync(cancellationToken))
             {
@@ -43,17 +39,8 @@ public static class ColumnsCopy
                 progress?.Invoke(reader.RowsBefore + reader.BatchRows, reader.BytesConsumed);
                 cancellationToken.ThrowIfCancellationRequested();
             }
+        }, cancellationToken);
 
-            output.WriteTrailer();
-            await output.FlushAsync(copyStream, cancellationToken);
-        }
-        catch
-        {
-            await copyStream.CancelAsync(); // PostgreSQL discards the COPY; the original exception goes on
-            throw;
-        }
-
-        await copyStream.DisposeAsync();
         return reader.RowsBefore;
     }
 

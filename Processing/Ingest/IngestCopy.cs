@@ -30,10 +30,7 @@ public static class IngestCopy
         Action<long, long>? progress,
         CancellationToken cancellationToken)
     {
-        var columnList = string.Join(", ", columnNames.Select(DatasetName.QuoteIdentifier));
-        var copy = $"COPY {qualifiedTable} ({columnList}) FROM STDIN (FORMAT BINARY)";
         var columnTypes = types.ToArray();
-
         using var reader = new CsvReader(stream, delimiter);
         if (header && !await reader.ReadAsync(cancellationToken))
         {
@@ -42,12 +39,9 @@ public static class IngestCopy
 
         // The rows are encoded in PostgreSQL's binary COPY format straight from the CSV bytes: no value is
         // boxed, bound or turned into a string on the way (Npgsql's per-value importer calls were a third
-        // of ingest's CPU). CompleteAsync below sends the end marker; anything thrown before it cancels the
-        // COPY, so PostgreSQL discards it (and the caller's transaction rolls back).
-        var output = new BinaryCopyBuffer(columnTypes.Length);
-        await using var copyStream = await connection.BeginRawBinaryCopyAsync(copy, cancellationToken);
+        // of ingest's CPU).
         long rows = 0;
-        try
+        await BinaryCopyBuffer.CopyAsync(connection, qualifiedTable, columnNames, async (output, copyStream) =>
         {
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -75,17 +69,8 @@ public static class IngestCopy
             }
 
             progress?.Invoke(rows, reader.BytesConsumed);
-            output.WriteTrailer();
-            await output.FlushAsync(copyStream, cancellationToken);
-        }
-        catch
-        {
-            // Not swallowed: the COPY is abandoned (CopyFail) and the original exception goes on.
-            await copyStream.CancelAsync();
-            throw;
-        }
+        }, cancellationToken);
 
-        await copyStream.DisposeAsync(); // the end of the COPY: PostgreSQL checks and stores the rows now
         return rows;
     }
 
