@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -21,7 +19,7 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
     public async Task EveryTypeAndNullLandsAsDeclaredAcrossBatches()
     {
         // Arrange: two batches (2 rows, then 1), every type, a NULL in every column.
-        var name = NewName("cols");
+        var name = TestDatasets.NewName("cols");
         var body = new ColumnsBody(("flag", "boolean"), ("n", "bigint"), ("x", "double precision"), ("day", "date"),
                 ("at", "timestamp"), ("at_tz", "timestamptz"), ("label", "text"))
             .Batch(
@@ -33,7 +31,7 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
             .End();
 
         // Act
-        var job = await UploadAndWaitAsync(name, body);
+        var job = await app.UploadBytesAndWaitAsync(name, body, ContentType);
 
         // Assert
         Assert.True(job.Status == JobStatus.Succeeded, job.Error?.Message);
@@ -52,7 +50,7 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
             ],
             rows);
         Assert.Equal(3L, await Sql.ScalarAsync<long>(app.ConnectionString, "SELECT row_count FROM datastack.datasets WHERE name = $1", name));
-        Assert.Empty(SpoolFiles());
+        await app.AssertNoSpoolFilesAsync();
     }
 
     public static TheoryData<string, byte[], string, long?, int?> BadBodies => new()
@@ -79,24 +77,24 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
     public async Task BadBodiesFailTheJobAndLeaveTheDatasetUntouched(string problem, byte[] body, string code, long? row, int? column)
     {
         // Arrange
-        var name = NewName("badcols");
+        var name = TestDatasets.NewName("badcols");
         Assert.Equal(JobStatus.Succeeded, (await app.UploadAndWaitAsync(name, "a\n7\n")).Status);
 
         // Act
-        var job = await UploadAndWaitAsync(name, body, "?mode=replace");
+        var job = await app.UploadBytesAndWaitAsync(name, body, ContentType, "?mode=replace");
 
         // Assert
         Assert.True(job.Status == JobStatus.Failed, problem);
         Assert.Equal((code, row, column), (job.Error?.Code, job.Error?.Row, job.Error?.Column));
         Assert.Equal([[7L]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name}"));
-        Assert.Empty(SpoolFiles());
+        await app.AssertNoSpoolFilesAsync();
     }
 
     [Fact]
     public async Task AppendConvertsWhatFitsAndNamesTheFirstValueThatDoesNot()
     {
         // Arrange: a dataset of double, timestamp, text and bigint columns.
-        var name = NewName("appcols");
+        var name = TestDatasets.NewName("appcols");
         Assert.Equal(JobStatus.Succeeded, (await app.UploadAndWaitAsync(name, "x,at,note,n\n0.5,2024-01-01T00:00:00,a,1\n")).Status);
         var fits = new ColumnsBody(("x", "bigint"), ("at", "date"), ("note", "double precision"), ("n", "double precision"))
             .Batch(C(Int64s(3), false), C(Int32s(19723), false), C(Doubles(2.5), false), C(Doubles(0), true))
@@ -106,8 +104,8 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
             .End();
 
         // Act
-        var appended = await UploadAndWaitAsync(name, fits, "?mode=append");
-        var refused = await UploadAndWaitAsync(name, doesNot, "?mode=append");
+        var appended = await app.UploadBytesAndWaitAsync(name, fits, ContentType, "?mode=append");
+        var refused = await app.UploadBytesAndWaitAsync(name, doesNot, ContentType, "?mode=append");
 
         // Assert: bigint → double, date → timestamp, double → text; an all-NULL double column fits bigint.
         Assert.True(appended.Status == JobStatus.Succeeded, appended.Error?.Message);
@@ -146,23 +144,6 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
         var text = Encoding.UTF8.GetBytes(string.Join('\0', values));
         return [.. Fixed([(uint)text.Length], 4, (span, v) => BinaryPrimitives.WriteUInt32LittleEndian(span, v)), .. text];
     }
-
-    private async Task<Job> UploadAndWaitAsync(string name, byte[] body, string query = "")
-    {
-        using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue(ContentType);
-        using var response = await app.Client.PutAsync($"/datasets/{name}{query}", content);
-        response.EnsureSuccessStatusCode();
-        return await app.WaitAsync((await response.Content.ReadFromJsonAsync<Job>(JsonSerializerOptions.Web))!.Id);
-    }
-
-    private string[] SpoolFiles()
-    {
-        var uploads = Path.Combine(app.DataDir, ".uploads");
-        return Directory.Exists(uploads) ? Directory.GetFiles(uploads) : [];
-    }
-
-    private static string NewName(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 
     private delegate void SpanAction<in T>(Span<byte> span, T value);
 

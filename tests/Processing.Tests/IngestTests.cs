@@ -18,7 +18,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task UploadInfersEveryTypeAndStoresTheValues()
     {
         // Arrange
-        var name = NewName("types");
+        var name = TestDatasets.NewName("types");
         var csv =
             "flag,n,x,day,at,at_tz,label,nothing\n" +
             "true,1,1.5,2024-02-29,2024-01-01 10:00,2024-01-01T10:00:00+02:00,hello,\n" +
@@ -50,7 +50,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task SucceededUploadReportsItsResultAndCatalogEntryAndRemovesTheSpoolFile()
     {
         // Arrange
-        var name = NewName("result");
+        var name = TestDatasets.NewName("result");
         var csv = "id,name\n1,a\n2,b\n";
         var checksum = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(csv)));
 
@@ -72,14 +72,14 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         var catalog = await Sql.RowsAsync(
             app.ConnectionString, $"SELECT row_count, source, checksum, job_id, columns::text FROM datastack.datasets WHERE name = '{name}'");
         Assert.Equal([2L, "upload", checksum, job.Id, """[{"name": "id", "type": "bigint"}, {"name": "name", "type": "text"}]"""], catalog.Single());
-        await AssertNoSpoolFilesAsync();
+        await app.AssertNoSpoolFilesAsync();
     }
 
     [Fact]
     public async Task UploadIsScannedWhileReceivedSoItsJobReadsTheFileOnce()
     {
         // Arrange
-        var name = NewName("scanned");
+        var name = TestDatasets.NewName("scanned");
         var csv = "id,name,score\n1,a,\n2,b,\n3,c,\n";
         var checksum = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(csv)));
 
@@ -108,7 +108,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task AScanInJobArgsIsCheckedAgainstTheFileAndNotTrusted(string problem, string types, string allNull, long rows, int? column)
     {
         // Arrange: an upload job submitted by hand, whose scan does not describe its spool file.
-        var name = NewName("forged");
+        var name = TestDatasets.NewName("forged");
         var path = app.WriteDataFile($".uploads/{Guid.NewGuid():N}.csv", "a\n1\n2\n");
         var args = JsonDocument.Parse($$$"""
             {"dataset": "{{{name}}}", "path": "{{{path}}}", "upload": true,
@@ -132,7 +132,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task BomCrLfAndQuotedLineBreaksAreRead()
     {
         // Arrange
-        var name = NewName("crlf");
+        var name = TestDatasets.NewName("crlf");
         var csv = "\uFEFFid,note\r\n1,\"two\r\nlines\"\r\n2,\"a,b\"\r\n";
 
         // Act
@@ -150,7 +150,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task CustomDelimiterSplitsFields(string query, string delimiter)
     {
         // Arrange
-        var name = NewName("delim");
+        var name = TestDatasets.NewName("delim");
         var csv = $"id{delimiter}amount\n1{delimiter}2.5\n2{delimiter}\"3{delimiter}5\"\n";
 
         // Act
@@ -166,7 +166,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task WithoutHeaderColumnsAreNumbered()
     {
         // Arrange
-        var name = NewName("nohdr");
+        var name = TestDatasets.NewName("nohdr");
 
         // Act
         var job = await app.UploadAndWaitAsync(name, "1,x\n2,y\n", "?header=false");
@@ -181,7 +181,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task ColumnNamesAreKeptAsWrittenAndQuoted()
     {
         // Arrange
-        var name = NewName("names");
+        var name = TestDatasets.NewName("names");
         var csv = "Id,\"select\",\"a \"\"b\"\"\",Ünï\n1,2,3,4\n";
 
         // Act
@@ -198,7 +198,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task IngestFromTheDataFolderRecordsTheFileAsSourceAndKeepsTheFile()
     {
         // Arrange
-        var name = NewName("file");
+        var name = TestDatasets.NewName("file");
         var path = app.WriteDataFile("sub/file.csv", "a\n1\n");
 
         // Act
@@ -216,7 +216,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task IngestOfAFileThatIsNotThereIs422()
     {
         // Act
-        using var response = await app.Client.PostAsJsonAsync($"/datasets/{NewName("nofile")}/ingest", new { path = "sub/missing.csv" });
+        using var response = await app.Client.PostAsJsonAsync($"/datasets/{TestDatasets.NewName("nofile")}/ingest", new { path = "sub/missing.csv" });
 
         // Assert
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
@@ -226,7 +226,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task ReplaceSwapsInTheNewDataAndTypes()
     {
         // Arrange
-        var name = NewName("repl");
+        var name = TestDatasets.NewName("repl");
         await UploadOkAsync(name, "a,b\n1,x\n2,y\n");
 
         // Act
@@ -244,7 +244,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task ReplaceThatFailsAfterTheCopyLeavesTheOldDatasetExactlyAsItWas()
     {
         // Arrange: a view on the table makes the final DROP fail, after the new rows were copied.
-        var name = NewName("atomic");
+        var name = TestDatasets.NewName("atomic");
         await UploadOkAsync(name, "a,b\n1,x\n2,y\n");
         await Sql.ExecuteAsync(app.ConnectionString, $"CREATE VIEW public.{name}_v AS SELECT * FROM datasets.{name}");
         var before = await CatalogEntryAsync(name);
@@ -258,7 +258,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         Assert.Equal([[1L, "x"], [2L, "y"]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name} ORDER BY a"));
         Assert.Equal(before, await CatalogEntryAsync(name));
         Assert.Empty(await StagingTablesAsync(name));
-        await AssertNoSpoolFilesAsync();
+        await app.AssertNoSpoolFilesAsync();
     }
 
     public static TheoryData<string, byte[], string, long?, int?> BadInputs => new()
@@ -279,12 +279,12 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         string problem, byte[] csv, string code, long? row, int? column)
     {
         // Arrange
-        var name = NewName("bad");
+        var name = TestDatasets.NewName("bad");
         await UploadOkAsync(name, "a,b\n1,x\n");
         var before = await CatalogEntryAsync(name);
 
         // Act
-        var job = await UploadBytesAndWaitAsync(name, csv, "?mode=replace");
+        var job = await app.UploadBytesAndWaitAsync(name, csv, query: "?mode=replace");
 
         // Assert
         Assert.True(job.Status == JobStatus.Failed, problem);
@@ -292,31 +292,31 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         Assert.Equal(1, job.Attempts);
         Assert.Equal([[1L, "x"]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name}"));
         Assert.Equal(before, await CatalogEntryAsync(name));
-        await AssertNoSpoolFilesAsync();
+        await app.AssertNoSpoolFilesAsync();
     }
 
     [Fact]
     public async Task FieldOverTheSizeLimitFailsTheJob()
     {
         // Arrange
-        var name = NewName("huge");
+        var name = TestDatasets.NewName("huge");
         var csv = Encoding.ASCII.GetBytes($"a,b\n1,{new string('x', CsvReader.MaxFieldBytes + 1)}\n");
 
         // Act
-        var job = await UploadBytesAndWaitAsync(name, csv);
+        var job = await app.UploadBytesAndWaitAsync(name, csv);
 
         // Assert
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(("field_too_large", 2L, 2), (job.Error?.Code, job.Error?.Row, job.Error?.Column));
         Assert.Null(await Sql.ScalarAsync<string>(app.ConnectionString, "SELECT name FROM datastack.datasets WHERE name = $1", name));
-        await AssertNoSpoolFilesAsync();
+        await app.AssertNoSpoolFilesAsync();
     }
 
     [Fact]
     public async Task AppendAddsRowsWhoseTypesFitTheExistingColumns()
     {
         // Arrange: bigint fits double precision, date fits timestamp, numbers fit text, an all-empty column fits anything.
-        var name = NewName("app");
+        var name = TestDatasets.NewName("app");
         await UploadOkAsync(name, "id,x,at,s,b\n1,0.5,2024-01-01 10:00,hello,true\n");
 
         // Act
@@ -339,7 +339,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task AppendToAMissingDatasetCreatesIt()
     {
         // Arrange
-        var name = NewName("appnew");
+        var name = TestDatasets.NewName("appnew");
 
         // Act
         var job = await app.UploadAndWaitAsync(name, "a\n1\n", "?mode=append");
@@ -358,7 +358,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task AppendWithAnotherSchemaFailsAndNamesTheColumn(string csv, string named, int column)
     {
         // Arrange
-        var name = NewName("mism");
+        var name = TestDatasets.NewName("mism");
         await UploadOkAsync(name, "id,x\n1,5\n");
         var before = await CatalogEntryAsync(name);
 
@@ -378,7 +378,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task ModeFailAnswers409AtSubmitWhenTheDatasetExists()
     {
         // Arrange
-        var name = NewName("exists");
+        var name = TestDatasets.NewName("exists");
         await UploadOkAsync(name, "a\n1\n");
         using var content = new StringContent("a\n2\n", Encoding.UTF8, "text/csv");
 
@@ -387,14 +387,14 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
 
         // Assert
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
-        await AssertNoSpoolFilesAsync();
+        await app.AssertNoSpoolFilesAsync();
     }
 
     [Fact]
     public async Task ModeFailEndsExistsWhenTheDatasetAppearedBeforeTheJobRan()
     {
         // Arrange: POST /jobs skips the endpoint's early check, as a job queued before the dataset appeared would.
-        var name = NewName("late");
+        var name = TestDatasets.NewName("late");
         await UploadOkAsync(name, "a\n1\n");
         var path = app.WriteDataFile($"{name}.csv", "a\n2\n");
 
@@ -413,7 +413,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     public async Task CancellingARunningIngestLeavesNothingBehind()
     {
         // Arrange: hold the dataset's ingest lock, so the job waits inside its transaction until cancelled.
-        var name = NewName("cancel");
+        var name = TestDatasets.NewName("cancel");
         await using var blocker = new NpgsqlConnection(app.ConnectionString);
         await blocker.OpenAsync();
         await using var transaction = await blocker.BeginTransactionAsync();
@@ -434,7 +434,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         Assert.Equal(JobStatus.Cancelled, job.Status);
         Assert.Null(await Sql.ScalarAsync<string>(app.ConnectionString, "SELECT to_regclass($1)::text", $"datasets.{name}"));
         Assert.Empty(await StagingTablesAsync(name));
-        await AssertNoSpoolFilesAsync();
+        await app.AssertNoSpoolFilesAsync();
     }
 
     [Theory]
@@ -447,12 +447,12 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         using var content = new StringContent("a\n1\n", Encoding.UTF8, "text/csv");
 
         // Act
-        using var response = await app.Client.PutAsync($"/datasets/{NewName("dl")}?delimiter={Uri.EscapeDataString(delimiter)}", content);
+        using var response = await app.Client.PutAsync($"/datasets/{TestDatasets.NewName("dl")}?delimiter={Uri.EscapeDataString(delimiter)}", content);
 
         // Assert
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("delimiter", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        await AssertNoSpoolFilesAsync();
+        await app.AssertNoSpoolFilesAsync();
     }
 
     [Fact]
@@ -462,7 +462,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         using var content = new StringContent("a\n1\n", Encoding.UTF8, "application/json");
 
         // Act
-        using var response = await app.Client.PutAsync($"/datasets/{NewName("ct")}", content);
+        using var response = await app.Client.PutAsync($"/datasets/{TestDatasets.NewName("ct")}", content);
 
         // Assert
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
@@ -526,8 +526,8 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         }
 
         // Act
-        using var ingest = await app.Client.PostAsJsonAsync($"/datasets/{NewName("esc")}/ingest", new { path });
-        using var job = await app.Client.PostAsJsonAsync("/jobs", new { kind = "ingest", args = new { dataset = NewName("esc"), path } });
+        using var ingest = await app.Client.PostAsJsonAsync($"/datasets/{TestDatasets.NewName("esc")}/ingest", new { path });
+        using var job = await app.Client.PostAsJsonAsync("/jobs", new { kind = "ingest", args = new { dataset = TestDatasets.NewName("esc"), path } });
 
         // Assert
         Assert.Equal(HttpStatusCode.BadRequest, ingest.StatusCode);
@@ -580,8 +580,8 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
             chunked.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
 
             // Act
-            using var withLength = await small.Client.PutAsync($"/datasets/{NewName("big")}", known);
-            using var withoutLength = await small.Client.PutAsync($"/datasets/{NewName("big")}", chunked);
+            using var withLength = await small.Client.PutAsync($"/datasets/{TestDatasets.NewName("big")}", known);
+            using var withoutLength = await small.Client.PutAsync($"/datasets/{TestDatasets.NewName("big")}", chunked);
 
             // Assert
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, withLength.StatusCode);
@@ -595,22 +595,10 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         }
     }
 
-    private static string NewName(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
-
     private async Task UploadOkAsync(string name, string csv)
     {
         var job = await app.UploadAndWaitAsync(name, csv);
         Assert.True(job.Status == JobStatus.Succeeded, $"Setting up {name} failed: {job.Error?.Code} {job.Error?.Message}");
-    }
-
-    private async Task<Job> UploadBytesAndWaitAsync(string name, byte[] csv, string query = "")
-    {
-        using var content = new ByteArrayContent(csv);
-        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        using var response = await app.Client.PutAsync($"/datasets/{name}{query}", content);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var job = await response.Content.ReadFromJsonAsync<Job>(JsonSerializerOptions.Web);
-        return await app.WaitAsync(job!.Id);
     }
 
     /// <summary>Each column's name and type, as PostgreSQL reports them, in order.</summary>
@@ -626,17 +614,6 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         app.ConnectionString,
         $"SELECT tablename::text FROM pg_tables WHERE schemaname = 'datasets' AND tablename LIKE '{name}\\_\\_ingest\\_%'");
 
-    /// <summary>The spool file is removed right after the job's end commits; allow a moment for that.</summary>
-    private async Task AssertNoSpoolFilesAsync()
-    {
-        var uploads = Path.Combine(app.DataDir, ".uploads");
-        for (var i = 0; i < 50 && Directory.Exists(uploads) && Directory.GetFiles(uploads).Length > 0; i++)
-        {
-            await Task.Delay(100);
-        }
-
-        Assert.Empty(Directory.Exists(uploads) ? Directory.GetFiles(uploads) : []);
-    }
 
     private async Task WaitUntilWaitingForTheLockAsync(string name)
     {

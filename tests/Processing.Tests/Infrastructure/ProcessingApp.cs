@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -85,6 +86,31 @@ public sealed class ProcessingApp : WebApplicationFactory<Program>, IAsyncLifeti
         }
 
         return (await response.Content.ReadFromJsonAsync<Job>(JsonSerializerOptions.Web))!;
+    }
+
+    /// <summary>
+    /// Uploads a body of any content type with PUT, checks it was queued (202) and waits for the ingest job to end.
+    /// </summary>
+    public async Task<Job> UploadBytesAndWaitAsync(string dataset, byte[] body, string contentType = "text/csv", string query = "")
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        using var response = await Client.PutAsync($"/datasets/{dataset}{query}", content);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var job = await response.Content.ReadFromJsonAsync<Job>(JsonSerializerOptions.Web);
+        return await WaitAsync(job!.Id);
+    }
+
+    /// <summary>The spool file is removed right after the job's end commits; allow a moment for that.</summary>
+    public async Task AssertNoSpoolFilesAsync()
+    {
+        var uploads = Path.Combine(DataDir, ".uploads");
+        for (var i = 0; i < 50 && Directory.Exists(uploads) && Directory.GetFiles(uploads).Length > 0; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(Directory.Exists(uploads) ? Directory.GetFiles(uploads) : []);
     }
 
     /// <summary>Waits (server side, LISTEN/NOTIFY) until the job has ended.</summary>
