@@ -50,7 +50,5 @@ builder.AddDockerfile("jupyter", "../Jupyter")
     .WithHttpHealthCheck("/api")
     .ExcludeFromManifest();
 
-// Publishing: `aspire publish` writes a Docker Compose file for every resource not excluded above.
-builder.AddDockerComposeEnvironment("compose");
 
 builder.Build().Run();
