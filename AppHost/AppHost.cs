@@ -1,25 +1,34 @@
 using DataStack.AppHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 var builder = DistributedApplication.CreateBuilder(args);
+
+// A resource that cannot start (no Docker, an image that cannot be pulled or built) is reported on the console,
+// and whatever waits for it stops waiting: the failure shows in one place instead of as resources waiting for ever.
+builder.Services.AddHostedService<StartupProblemReporter>();
+builder.Services.Configure<ResourceNotificationServiceOptions>(options => options.DefaultWaitBehavior = WaitBehavior.StopOnResourceUnavailable);
 
 // Parameters: generated on the first run and persisted in this project's user secrets, so they stay stable
 // across runs and are never committed.
 var postgresPassword = builder.AddGeneratedSecret("postgres-password");
 var apiKey = builder.AddGeneratedSecret("processing-api-key");
-var jupyterToken = builder.AddGeneratedSecret("jupyter-token");
+var jupyterToken = builder.AddGeneratedSecret("jupyter-token").ExcludeFromManifest();
+
+// Images: pinned public defaults in appsettings.json; a mirror, a private registry or local images by setting.
+var images = ImageSettings.From(builder.Configuration);
 
 // Infrastructure
 var postgres = builder.AddPostgres("postgres", password: postgresPassword)
-    // Pinned so a package update never moves the data volume to a new major version; the tag must come
-    // before WithDataVolume, which picks the data directory from it.
-    .WithImageTag("17.6")
+    // Pinned so a package update never moves the data volume to a new major version; the image must be set
+    // before WithDataVolume, which picks the data directory from its tag.
+    .WithImage(images.Postgres)
     .WithDataVolume();
 
-if (builder.ExecutionContext.IsRunMode)
+if (builder.ExecutionContext.IsRunMode && images.PgWeb is { } pgWebImage)
 {
-    // A browser for the database while developing; it is never published.
-    postgres.WithPgWeb();
+    // A browser for the database while developing; it is never published. Images:PgWeb=none leaves it out.
+    postgres.WithPgWeb(pgWeb => pgWeb.WithImage(pgWebImage));
 }
 
 var analytics = postgres.AddDatabase("analytics");
@@ -35,8 +44,10 @@ var processing = builder.AddProject<Projects.Processing>("processing")
     .WithProcessingCommands(apiKey);
 
 // Tools: Jupyter is for development only. It stays in the model so it can be inspected, but it is excluded
-// from the manifest and from Docker Compose: a published DataStack is postgres + processing.
+// from the manifest, with its token: a published DataStack is postgres + processing.
 builder.AddDockerfile("jupyter", "../Jupyter")
+    .WithBuildArg("BASE_IMAGE", images.JupyterBase.ToString())
+    .WithBuildArg("PIP_INDEX_URL", images.JupyterPipIndexUrl)
     .WithHttpEndpoint(targetPort: 8888, name: "http")
     .WithJupyterLabUrl(jupyterToken)
     .WithBindMount("../Jupyter/notebooks", "/home/jovyan/work/notebooks")
@@ -49,6 +60,5 @@ builder.AddDockerfile("jupyter", "../Jupyter")
     .WithPythonCertificateTrust()
     .WithHttpHealthCheck("/api")
     .ExcludeFromManifest();
-
 
 builder.Build().Run();

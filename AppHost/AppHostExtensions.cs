@@ -19,6 +19,18 @@ internal static class AppHostExtensions
         builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
 
     /// <summary>
+    /// Runs <paramref name="container"/> on <paramref name="image"/>, registry included (none: the runtime's default).
+    /// </summary>
+    public static IResourceBuilder<T> WithImage<T>(this IResourceBuilder<T> container, ImageReference image)
+        where T : ContainerResource
+    {
+        container.WithImage(image.Repository, image.Tag);
+        var annotation = container.Resource.Annotations.OfType<ContainerImageAnnotation>().Last();
+        annotation.Registry = image.Registry;
+        return container;
+    }
+
+    /// <summary>
     /// The data folder Processing ingests from: the repository's <c>data/</c> when running locally,
     /// <c>/data</c> (the folder the containers mount) when published.
     /// </summary>
