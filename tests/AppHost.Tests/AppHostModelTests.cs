@@ -55,7 +55,8 @@ public sealed class AppHostModelTests
         var postgres = builder.GetResource<PostgresServerResource>("postgres");
 
         // Assert
-        Assert.Equal("17.6", postgres.Annotations.OfType<ContainerImageAnnotation>().Last().Tag);
+        var image = postgres.Annotations.OfType<ContainerImageAnnotation>().Last();
+        Assert.Equal(("docker.io", "library/postgres", "17.6"), (image.Registry, image.Image, image.Tag));
         var volume = Assert.Single(postgres.Annotations.OfType<ContainerMountAnnotation>(), mount => mount.Type == ContainerMountType.Volume);
         Assert.Equal("/var/lib/postgresql/data", volume.Target);
     }

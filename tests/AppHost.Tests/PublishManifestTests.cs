@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace DataStack.AppHost.Tests;
+
+/// <summary>
+/// The README's publish command, run for real: <c>dotnet run --project AppHost -- --publisher manifest</c>.
+/// </summary>
+public sealed class PublishManifestTests
+{
+    private static TimeSpan CommandTimeout { get; } = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task PublishCommandWritesTheManifestAndExits()
+    {
+        // Arrange
+        using var output = new TempDirectory();
+        var manifestPath = Path.Combine(output.Path, "aspire-manifest.json");
+        var secrets = new Dictionary<string, string>
+        {
+            ["Parameters__postgres-password"] = $"pw{Guid.NewGuid():N}",
+            ["Parameters__processing-api-key"] = $"key{Guid.NewGuid():N}",
+            ["Parameters__jupyter-token"] = $"token{Guid.NewGuid():N}",
+        };
+
+        // Act
+        var (exitCode, log) = await RunAsync(["--publisher", "manifest", "--output-path", manifestPath], secrets);
+
+        // Assert
+        Assert.True(exitCode == 0, $"The publish command exited with {exitCode}:\n{log}");
+        var text = await File.ReadAllTextAsync(manifestPath);
+        using var manifest = JsonDocument.Parse(text);
+        var resources = manifest.RootElement.GetProperty("resources");
+        var names = resources.EnumerateObject().Select(resource => resource.Name).ToHashSet();
+        Assert.Subset(names, new HashSet<string> { "postgres", "analytics", "processing", "postgres-password", "processing-api-key" });
+        Assert.DoesNotContain("jupyter", names);
+        Assert.DoesNotContain("jupyter-token", names);
+        Assert.DoesNotContain(names, name => name.Contains("pgweb", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("project.v0", resources.GetProperty("processing").GetProperty("type").GetString());
+        foreach (var parameter in new[] { "postgres-password", "processing-api-key" })
+        {
+            var input = resources.GetProperty(parameter).GetProperty("inputs").GetProperty("value");
+            Assert.True(input.GetProperty("secret").GetBoolean(), $"{parameter} is not secret");
+            Assert.True(input.GetProperty("default").TryGetProperty("generate", out _), $"{parameter} is not generated");
+        }
+
+        Assert.All(secrets.Values, secret => Assert.DoesNotContain(secret, text, StringComparison.Ordinal));
+        Assert.All(secrets.Values, secret => Assert.DoesNotContain(secret, log, StringComparison.Ordinal));
+    }
+
+    private static async Task<(int ExitCode, string Log)> RunAsync(string[] appHostArgs, Dictionary<string, string> environment)
+    {
+        var appHostProject = Path.Combine(Projects.AppHost.ProjectPath, "AppHost.csproj");
+        var startInfo = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])["run", "--project", appHostProject, "--no-build", "-c", BuildConfiguration, "--", .. appHostArgs])
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("dotnet could not be started.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(CommandTimeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"The publish command did not exit within {CommandTimeout}:\n{await stdout}{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+#if DEBUG
+    private const string BuildConfiguration = "Debug";
+#else
+    private const string BuildConfiguration = "Release";
+#endif
+
+    private sealed class TempDirectory : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("datastack-manifest-").FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+}
