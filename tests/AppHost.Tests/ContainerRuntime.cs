@@ -14,7 +14,10 @@ internal static class ContainerRuntime
 
     private static Lazy<string?> Problem { get; } = new(Probe);
 
-    public static bool IsRequired => Environment.GetEnvironmentVariable(RequireVariable) == "1";
+    /// <summary>On CI (<c>CI=true</c>) or with <see cref="RequireVariable"/>=1, a missing runtime fails the tests.</summary>
+    public static bool IsRequired =>
+        Environment.GetEnvironmentVariable(RequireVariable) == "1"
+        || string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Why the runtime cannot be used, or <see langword="null"/> when it answers.</summary>
     public static string? Unavailability => Problem.Value;

@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DataStack.Testing;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace DataStack.AppHost.Tests.Stack;
+
+/// <summary>
+/// Failures under the orchestrator: the database container dies, a Processing replica dies mid-job.
+/// </summary>
+[Collection(StackCollection.Name)]
+public sealed class FaultTests(StackFixture stack)
+{
+    [DockerFact]
+    public async Task KilledPostgresContainerMakesProcessingUnhealthyUntilRestartedAndLosesNoCommittedDataset()
+    {
+        // Arrange: a committed dataset.
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        using var http = ProcessingClient();
+        var name = $"keep_{Guid.NewGuid():N}"[..20];
+        using var csv = new StringContent("id,v\n1,a\n2,b\n3,c\n");
+        csv.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        using var upload = await http.PutAsync($"/datasets/{name}?mode=replace", csv, cts.Token);
+        await WaitSucceededAsync(http, await ReadIdAsync(upload, cts.Token), cts.Token);
+        var postgresId = stack.GetResourceIds("postgres")[0];
+
+        // Act: kill the container behind DCP's back, as a crash would.
+        await DockerCli.RunAsync(["kill", await stack.GetContainerIdAsync("postgres", cts.Token)], null, cts.Token);
+        await stack.App.ResourceNotifications.WaitForResourceAsync("processing", e => e.Snapshot.HealthStatus == HealthStatus.Unhealthy, cts.Token);
+        var restart = await stack.App.ResourceCommands.ExecuteCommandAsync(postgresId, KnownResourceCommands.StartCommand, cts.Token);
+        if (!restart.Success)
+        {
+            restart = await stack.App.ResourceCommands.ExecuteCommandAsync(postgresId, KnownResourceCommands.RestartCommand, cts.Token);
+        }
+
+        await stack.App.ResourceNotifications.WaitForResourceHealthyAsync("postgres", cts.Token);
+        await stack.App.ResourceNotifications.WaitForResourceAsync("processing", e => e.Snapshot.HealthStatus == HealthStatus.Healthy, cts.Token);
+
+        // Assert
+        Assert.True(restart.Success, restart.Message);
+        var analytics = await stack.App.GetConnectionStringAsync("analytics", cts.Token) ?? throw new InvalidOperationException("no connection string");
+        Assert.Equal(3L, await Sql.ScalarAsync<long>(analytics, $"select count(*) from datasets.{name}"));
+        using var rows = await http.GetAsync($"/datasets/{name}/rows", cts.Token);
+        Assert.True(rows.IsSuccessStatusCode, $"GET rows answered {(int)rows.StatusCode} after the restart");
+    }
+
+    [DockerFact]
+    public async Task JobsOfAKilledReplicaFinishOnTheOther()
+    {
+        // Arrange: long jobs, running on both replicas.
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        using var http = ProcessingClient();
+        var analytics = await stack.App.GetConnectionStringAsync("analytics", cts.Token) ?? throw new InvalidOperationException("no connection string");
+        var jobs = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var submit = await http.PostAsJsonAsync("/jobs", new { kind = "noop", args = new { durationMs = 6000 } }, cts.Token);
+            jobs.Add(await ReadIdAsync(submit, cts.Token));
+        }
+
+        var owners = await WaitForOwnersAsync(analytics, jobs, cts.Token);
+
+        // Act: SIGKILL the replica that holds the first of them.
+        var victim = int.Parse(owners[0].Split('/')[1], System.Globalization.CultureInfo.InvariantCulture);
+        using (var process = Process.GetProcessById(victim))
+        {
+            process.Kill();
+        }
+
+        var states = new List<string>();
+        foreach (var job in jobs)
+        {
+            states.Add(await WaitTerminalAsync(http, job, cts.Token));
+        }
+
+        // Assert
+        Assert.All(states, state => Assert.Equal("succeeded", state));
+        Assert.True(await Sql.ScalarAsync<long>(analytics, "select count(*) from datastack.jobs where id::text = any($1) and attempts > 1", jobs.ToArray()) > 0,
+            "no job was taken over from the killed replica");
+    }
+
+    /// <summary>The lease owners (host/pid/worker) of the jobs while at least two replicas run them.</summary>
+    private static async Task<List<string>> WaitForOwnersAsync(string analytics, List<string> jobs, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var rows = await Sql.RowsAsync(analytics, "select distinct lease_owner from datastack.jobs where id::text = any($1) and status = 'running'", jobs.ToArray());
+            var owners = rows.Select(row => (string)row[0]!).ToList();
+            if (owners.Select(owner => owner.Split('/')[1]).Distinct().Count() >= 2)
+            {
+                return owners;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
+    }
+
+    private HttpClient ProcessingClient()
+    {
+        var http = stack.App.CreateHttpClient("processing", "http");
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.ApiKey);
+        return http;
+    }
+
+    private static async Task WaitSucceededAsync(HttpClient http, string jobId, CancellationToken cancellationToken) =>
+        Assert.Equal("succeeded", await WaitTerminalAsync(http, jobId, cancellationToken));
+
+    /// <summary>Waits (server side, LISTEN/NOTIFY) until the job ends; another replica may answer the request.</summary>
+    private static async Task<string> WaitTerminalAsync(HttpClient http, string jobId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync($"/jobs/{jobId}/wait?timeout=30", cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    using var job = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+                    var status = job.RootElement.GetProperty("status").GetString()!;
+                    if (status is "succeeded" or "failed" or "cancelled")
+                    {
+                        return status;
+                    }
+
+                    continue;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // The request went to the replica that was just killed; the proxy sends the next one elsewhere.
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+    }
+
+    private static async Task<string> ReadIdAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        Assert.True(response.IsSuccessStatusCode, document.RootElement.ToString());
+        var id = document.RootElement.GetProperty("id");
+        return id.ValueKind == JsonValueKind.String ? id.GetString()! : id.GetRawText();
+    }
+}

@@ -1,0 +1,199 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DataStack.AppHost.Tests.Stack;
+
+/// <summary>
+/// The whole stack, started once from the real AppHost with its dashboard: postgres and jupyter as containers
+/// (images from the <c>Images:*</c>/<c>Jupyter:*</c> settings, e.g. the local stand-ins on CI), two Processing
+/// replicas as processes. Secrets are fresh per run so that the tests can look for them in every output.
+/// </summary>
+public sealed class StackFixture : IAsyncLifetime
+{
+    /// <summary>The resources of the wiring contract that must reach healthy.</summary>
+    public static IReadOnlyList<string> ContractResources { get; } = ["postgres", "analytics", "processing", "jupyter"];
+
+    // A cold Jupyter image build dominates; on a warm machine the stack is healthy in well under a minute.
+    private static TimeSpan StartupTimeout { get; } = TimeSpan.FromMinutes(15);
+
+    private IDistributedApplicationTestingBuilder? _builder;
+    private DistributedApplication? _app;
+    private string? _startupProblem;
+    private readonly ConcurrentDictionary<string, string> _resourceIds = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _watch = Task.CompletedTask;
+
+    public string ApiKey { get; } = NewSecret();
+
+    public string PostgresPassword { get; } = NewSecret();
+
+    public string JupyterToken { get; } = NewSecret();
+
+    public string DashboardApiKey { get; } = NewSecret();
+
+    /// <summary>A data volume of this run only, removed at the end (a developer's own volume is never touched).</summary>
+    public string VolumeName { get; } = $"datastack-test-{Guid.NewGuid():N}";
+
+    public IReadOnlyList<string> Secrets => [ApiKey, PostgresPassword, JupyterToken, DashboardApiKey];
+
+    /// <summary>From <c>StartAsync</c> to every contract resource healthy.</summary>
+    public TimeSpan TimeToHealthy { get; private set; }
+
+    public DistributedApplication App =>
+        _app ?? throw new InvalidOperationException(_startupProblem ?? ContainerRuntime.Unavailability ?? "The stack was not started.");
+
+    public async Task InitializeAsync()
+    {
+        if (ContainerRuntime.Unavailability is { } reason)
+        {
+            _startupProblem = ContainerRuntime.IsRequired
+                ? $"No container runtime answers, and this run requires one (CI=true or {ContainerRuntime.RequireVariable}=1): {reason} Install docker.io and start dockerd (.ci/run does both)."
+                : reason;
+            return;
+        }
+
+        using var cts = new CancellationTokenSource(StartupTimeout);
+        _builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            new DistributedApplicationTestingBuilderOptions { EnableDashboard = true },
+            [
+                $"--Parameters:processing-api-key={ApiKey}",
+                $"--Parameters:postgres-password={PostgresPassword}",
+                $"--Parameters:jupyter-token={JupyterToken}",
+                $"--AppHost:DashboardApiKey={DashboardApiKey}",
+                "--Processing:Replicas=2",
+            ],
+            cts.Token);
+        UseOwnDataVolume(_builder);
+
+        _app = await _builder.BuildAsync(cts.Token);
+        _watch = WatchResourceIdsAsync(_app, _stopping.Token);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await _app.StartAsync(cts.Token);
+            await Task.WhenAll(ContractResources.Select(name => _app.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token)));
+            TimeToHealthy = clock.Elapsed;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or DistributedApplicationException)
+        {
+            _startupProblem = $"The stack did not become healthy within {StartupTimeout} ({ex.Message}). The resources' last log lines:\n{await DescribeResourcesAsync()}";
+            throw new InvalidOperationException(_startupProblem, ex);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _watch;
+        _stopping.Dispose();
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        if (_builder is not null)
+        {
+            await _builder.DisposeAsync();
+            await DockerCli.TryRunAsync(["volume", "rm", "--force", VolumeName], null, CancellationToken.None);
+        }
+    }
+
+    /// <summary>The ids of the running instances of <paramref name="resourceName"/> (one per replica).</summary>
+    public IReadOnlyList<string> GetResourceIds(string resourceName) =>
+        [.. _resourceIds.Where(pair => pair.Value == resourceName).Select(pair => pair.Key).Order(StringComparer.Ordinal)];
+
+    /// <summary>The id of the container DCP runs for <paramref name="resourceName"/> (a container resource).</summary>
+    public Task<string> GetContainerIdAsync(string resourceName, CancellationToken cancellationToken) =>
+        GetPropertyAsync(resourceName, "container.id", cancellationToken);
+
+    /// <summary>Runs a Python program inside the jupyter container, with the environment Aspire gave the container.</summary>
+    public async Task<string> RunPythonInJupyterAsync(string program, CancellationToken cancellationToken)
+    {
+        var container = await GetContainerIdAsync("jupyter", cancellationToken);
+        return await DockerCli.RunAsync(["exec", "-i", container, "python", "-"], program, cancellationToken);
+    }
+
+    /// <summary>Every console log line the stack's resources have written so far.</summary>
+    public async Task<Dictionary<string, List<string>>> GetConsoleLogsAsync(CancellationToken cancellationToken)
+    {
+        var logs = App.Services.GetRequiredService<ResourceLoggerService>();
+        var lines = new Dictionary<string, List<string>>();
+        foreach (var (resourceId, resourceName) in _resourceIds)
+        {
+            var resourceLines = lines.TryGetValue(resourceName, out var existing) ? existing : lines[resourceName] = [];
+            await foreach (var batch in logs.GetAllAsync(resourceId).WithCancellation(cancellationToken))
+            {
+                resourceLines.AddRange(batch.Select(line => line.Content));
+            }
+        }
+
+        return lines;
+    }
+
+    private async Task<string> GetPropertyAsync(string resourceName, string property, CancellationToken cancellationToken)
+    {
+        var resourceEvent = await App.ResourceNotifications.WaitForResourceAsync(
+            resourceName,
+            e => e.Snapshot.Properties.Any(p => p.Name == property && p.Value is not null),
+            cancellationToken);
+        return resourceEvent.Snapshot.Properties.First(p => p.Name == property).Value!.ToString()!;
+    }
+
+    /// <summary>
+    /// Records the id of every resource instance (replicas have their own), which the resource log service is keyed by.
+    /// </summary>
+    private async Task WatchResourceIdsAsync(DistributedApplication app, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var resourceEvent in app.ResourceNotifications.WatchAsync(cancellationToken))
+            {
+                _resourceIds.TryAdd(resourceEvent.ResourceId, resourceEvent.Resource.Name);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The fixture is being disposed.
+        }
+    }
+
+    private void UseOwnDataVolume(IDistributedApplicationTestingBuilder builder)
+    {
+        var postgres = builder.Resources.OfType<PostgresServerResource>().Single();
+        var volume = postgres.Annotations.OfType<ContainerMountAnnotation>().Single(mount => mount.Type == ContainerMountType.Volume);
+        postgres.Annotations.Remove(volume);
+        builder.CreateResourceBuilder(postgres).WithVolume(VolumeName, volume.Target);
+    }
+
+    private async Task<string> DescribeResourcesAsync()
+    {
+        if (_app is null)
+        {
+            return "(no application)";
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var text = new StringBuilder();
+        try
+        {
+            foreach (var (name, lines) in await GetConsoleLogsAsync(cts.Token))
+            {
+                text.AppendLine($"--- {name}");
+                foreach (var line in lines.TakeLast(15))
+                {
+                    text.AppendLine(line);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            text.AppendLine("(reading the logs timed out)");
+        }
+
+        return text.ToString();
+    }
+
+    private static string NewSecret() => Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant();
+}

@@ -1,0 +1,47 @@
+using Xunit.Abstractions;
+using System.Net;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace DataStack.AppHost.Tests.Stack;
+
+[Collection(StackCollection.Name)]
+public sealed class StackStartupTests(StackFixture stack, ITestOutputHelper output)
+{
+    [DockerFact]
+    public async Task PostgresAnalyticsProcessingAndJupyterAllReachHealthy()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+
+        // Act
+        var states = new Dictionary<string, (string? State, HealthStatus? Health)>();
+        foreach (var name in StackFixture.ContractResources)
+        {
+            var resourceEvent = await stack.App.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token);
+            states[name] = (resourceEvent.Snapshot.State?.Text, resourceEvent.Snapshot.HealthStatus);
+        }
+
+        // Assert
+        output.WriteLine($"All of {string.Join(", ", StackFixture.ContractResources)} healthy {stack.TimeToHealthy.TotalSeconds:F1} s after start.");
+        Assert.All(states, state => Assert.Equal(HealthStatus.Healthy, state.Value.Health));
+        Assert.Equal(KnownResourceStates.Running, states["processing"].State);
+        Assert.Equal(KnownResourceStates.Running, states["jupyter"].State);
+    }
+
+    [DockerFact]
+    public async Task JupyterServesJupyterLabBehindItsToken()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        using var http = stack.App.CreateHttpClient("jupyter", "http");
+
+        // Act
+        using var withToken = await http.GetAsync($"/lab?token={stack.JupyterToken}", cts.Token);
+        using var withoutToken = await http.GetAsync("/api/contents", cts.Token);
+
+        // Assert
+        Assert.Equal(HttpStatusCode.OK, withToken.StatusCode);
+        Assert.Contains("JupyterLab", await withToken.Content.ReadAsStringAsync(cts.Token), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, withoutToken.StatusCode);
+    }
+}
