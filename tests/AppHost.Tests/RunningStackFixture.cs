@@ -23,7 +23,7 @@ public sealed class RunningStackFixture : IAsyncLifetime
         {
             if (ContainerRuntime.IsRequired)
             {
-                throw new InvalidOperationException($"{ContainerRuntime.RequireVariable}=1 but no container runtime answers: {reason}");
+                throw new InvalidOperationException($"A container runtime is required here ({ContainerRuntime.RequireVariable}=1 or CI=true) but none answers: {reason}");
             }
 
             // The tests are skipped by DockerFact; there is nothing to start.
