@@ -14,19 +14,26 @@ internal static class ContainerRuntime
 
     private static Lazy<string?> Problem { get; } = new(Probe);
 
-    /// <summary>On CI (<c>CI=true</c>) or with <see cref="RequireVariable"/>=1, a missing runtime fails the tests.</summary>
+    /// <summary>
+    /// Whether a missing runtime fails the tests that need it: with <see cref="RequireVariable"/>=1, and on CI
+    /// (<c>CI=true</c>, which CI services set), where a skipped container test would pass unnoticed.
+    /// </summary>
     public static bool IsRequired =>
         Environment.GetEnvironmentVariable(RequireVariable) == "1"
         || string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The runtime's command line tool: <c>docker</c>, or what <c>ASPIRE_CONTAINER_RUNTIME</c> names (Aspire's own setting).</summary>
+    public static string Executable =>
+        Environment.GetEnvironmentVariable("ASPIRE_CONTAINER_RUNTIME")
+        ?? Environment.GetEnvironmentVariable("DOTNET_ASPIRE_CONTAINER_RUNTIME")
+        ?? "docker";
 
     /// <summary>Why the runtime cannot be used, or <see langword="null"/> when it answers.</summary>
     public static string? Unavailability => Problem.Value;
 
     private static string? Probe()
     {
-        var runtime = Environment.GetEnvironmentVariable("ASPIRE_CONTAINER_RUNTIME")
-            ?? Environment.GetEnvironmentVariable("DOTNET_ASPIRE_CONTAINER_RUNTIME")
-            ?? "docker";
+        var runtime = Executable;
         var startInfo = new ProcessStartInfo(runtime, "info")
         {
             RedirectStandardOutput = true,

@@ -1,0 +1,166 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace DataStack.AppHost.Tests;
+
+/// <summary>
+/// Containers on a user-defined network of their own, driven through the container runtime's command line
+/// (<see cref="ContainerRuntime.Executable"/>). Everything it creates is removed on dispose, whatever the test did.
+/// Secrets are handed over as environment variables of the CLI process (<c>-e NAME</c> without a value), so they
+/// never appear on a command line.
+/// </summary>
+internal sealed class DockerSandbox : IAsyncDisposable
+{
+    private static TimeSpan CommandTimeout { get; } = TimeSpan.FromMinutes(2);
+
+    private readonly List<string> _containers = [];
+
+    private DockerSandbox(string id, string network)
+    {
+        Id = id;
+        Network = network;
+    }
+
+    /// <summary>A short random id, part of every name this sandbox creates.</summary>
+    public string Id { get; }
+
+    public string Network { get; }
+
+    public static async Task<DockerSandbox> CreateAsync(CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid().ToString("N")[..10];
+        var network = $"datastack-test-{id}";
+        await RunAsync(["network", "create", network], null, cancellationToken);
+        return new DockerSandbox(id, network);
+    }
+
+    /// <summary>Whether the image is in the local image store (nothing is pulled).</summary>
+    public static async Task<bool> ImageExistsAsync(string image, CancellationToken cancellationToken) =>
+        (await TryRunAsync(["image", "inspect", "--format", "{{.Id}}", image], null, cancellationToken)).ExitCode == 0;
+
+    /// <summary>A Go template evaluated against the image's configuration (<c>image inspect --format</c>).</summary>
+    public static async Task<string> InspectImageAsync(string image, string format, CancellationToken cancellationToken) =>
+        await RunAsync(["image", "inspect", "--format", format, image], null, cancellationToken);
+
+    /// <summary>
+    /// Starts a detached container on the network under <paramref name="alias"/>, with <paramref name="port"/>
+    /// published on 127.0.0.1 only (a free host port), and returns that host port.
+    /// </summary>
+    public async Task<int> StartAsync(
+        string alias,
+        string image,
+        int port,
+        IReadOnlyDictionary<string, string> environment,
+        IReadOnlyList<string> options,
+        CancellationToken cancellationToken)
+    {
+        var name = $"datastack-test-{alias}-{Id}";
+        List<string> arguments = ["run", "--detach", "--name", name, "--network", Network, "--network-alias", alias, "--publish", $"127.0.0.1::{port}"];
+        foreach (var variable in environment.Keys)
+        {
+            arguments.AddRange(["--env", variable]);
+        }
+
+        arguments.AddRange(options);
+        arguments.Add(image);
+
+        _containers.Add(name);
+        await RunAsync(arguments, environment, cancellationToken);
+        var binding = await RunAsync(["port", name, $"{port}/tcp"], null, cancellationToken);
+        var hostPort = binding.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].Split(':')[^1];
+        return int.Parse(hostPort, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Whether the container of <paramref name="alias"/> is still running.</summary>
+    public async Task<bool> IsRunningAsync(string alias, CancellationToken cancellationToken) =>
+        await RunAsync(["inspect", "--format", "{{.State.Running}}", ContainerName(alias)], null, cancellationToken) == "true";
+
+    /// <summary>The last lines of a container's output, for a failure message.</summary>
+    public async Task<string> LogsAsync(string alias, CancellationToken cancellationToken)
+    {
+        var result = await TryRunAsync(["logs", "--tail", "40", ContainerName(alias)], null, cancellationToken);
+        return $"--- last output of {ContainerName(alias)} ---\n{result.Output}{result.Error}";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Best effort and never cancelled: a failed test must still leave nothing behind.
+        if (_containers.Count > 0)
+        {
+            await TryRunAsync(["rm", "--force", "--volumes", .. _containers], null, CancellationToken.None);
+        }
+
+        await TryRunAsync(["network", "rm", Network], null, CancellationToken.None);
+    }
+
+    private string ContainerName(string alias) => $"datastack-test-{alias}-{Id}";
+
+    private static async Task<string> RunAsync(
+        IReadOnlyList<string> arguments,
+        IReadOnlyDictionary<string, string>? environment,
+        CancellationToken cancellationToken)
+    {
+        var result = await TryRunAsync(arguments, environment, cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"'{ContainerRuntime.Executable} {string.Join(' ', arguments)}' exited with code {result.ExitCode}: {result.Error.Trim()}");
+        }
+
+        return result.Output.Trim();
+    }
+
+    private static async Task<CommandResult> TryRunAsync(
+        IReadOnlyList<string> arguments,
+        IReadOnlyDictionary<string, string>? environment,
+        CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo(ContainerRuntime.Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(CommandTimeout);
+        Process process;
+        try
+        {
+            process = Process.Start(startInfo) ?? throw new InvalidOperationException($"'{ContainerRuntime.Executable}' could not be started.");
+        }
+        catch (Win32Exception ex)
+        {
+            throw new InvalidOperationException($"'{ContainerRuntime.Executable}' could not be run ({ex.Message}).", ex);
+        }
+
+        using (process)
+        {
+            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            var error = process.StandardError.ReadToEndAsync(timeout.Token);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw;
+            }
+
+            return new CommandResult(process.ExitCode, await output, await error);
+        }
+    }
+
+    private sealed record CommandResult(int ExitCode, string Output, string Error);
+}
