@@ -60,6 +60,9 @@ def test_startup_file_loads_the_extension_so_load_ext_says_already_loaded(otel_a
     capsys.readouterr()
     shell.run_line_magic("load_ext", "datastack")
     assert "already loaded" in capsys.readouterr().out
+    from datastack import tracing
+
+    assert tracing.status().startswith("tracing off (the OpenTelemetry SDK is not installed")
 
 
 def test_each_cell_is_a_span_with_its_number_lines_and_excerpt(fake_otel, capsys):

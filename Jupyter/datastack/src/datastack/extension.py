@@ -101,10 +101,7 @@ def load(shell: Any) -> None:
         shell.events.register("pre_run_cell", cells.pre_run_cell)
         shell.events.register("post_run_cell", cells.post_run_cell)
         _state["cells"] = cells
-        extra = f"; instrumented: {', '.join(status.instrumented)}" if status.instrumented else ""
-        print(f"datastack: tracing on, every cell is a span, {status.reason}{extra}. %%sql is available.")
-    else:
-        print(f"datastack: tracing off ({status.reason}). %%sql is available.")
+    print(f"datastack: {tracing.status()}. %%sql is available.")
     _state["shell"] = shell
 
 

@@ -101,6 +101,17 @@ def state() -> TracingState | None:
     return _state
 
 
+def status() -> str:
+    """One line: are cells traced, where to, and if not why. ``%load_ext datastack`` prints it; in the image
+    the startup file loaded the extension, so a notebook asks here (``print(tracing.status())``)."""
+    if _state is None:
+        return "tracing not set up (%load_ext datastack sets it up)"
+    if not _state.enabled:
+        return f"tracing off ({_state.reason})"
+    extra = f"; instrumented: {', '.join(_state.instrumented)}" if _state.instrumented else ""
+    return f"tracing on, every cell is a span, {_state.reason}{extra}"
+
+
 def setup(env: MutableMapping[str, str] | None = None) -> TracingState:
     """Configure tracing once; later calls return the same state. Never raises."""
     global _state
@@ -137,7 +148,7 @@ def _configure(env: MutableMapping[str, str]) -> TracingState:
     except ImportError as e:
         failure = _import_failure(e, sdk_modules, env)
         if failure == "not installed":
-            failure += " (pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http)"
+            failure += " (pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc)"
         return TracingState(False, f"the OpenTelemetry SDK is {failure}")
 
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
