@@ -169,9 +169,10 @@ public sealed partial class JobWorker : BackgroundService
         var status = "succeeded";
         var started = Stopwatch.GetTimestamp();
 
-        // The job is a trace of its own, linked to the request that submitted it.
+        // Under the request that submitted the job (or a new trace, by JobTraceMode), never under whatever ran here before.
         Activity.Current = null;
-        using var activity = ProcessingTelemetry.StartJobActivity(job.Kind, job.Id, job.Attempt, job.TraceParent, job.TraceState);
+        using var activity = ProcessingTelemetry.StartJobActivity(
+            job.Kind, job.Id, job.Attempt, job.MaxAttempts, job.TraceParent, job.TraceState, _options.JobTraceMode);
         if (job.Attempt == 1)
         {
             // Submit → first start; a retry's wait would also count the earlier attempts and their backoff.
