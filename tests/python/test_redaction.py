@@ -56,3 +56,8 @@ def test_ordinary_code_is_left_alone():
 def test_a_secret_too_short_to_protect_anything_is_not_used_as_a_mask():
     """A 1-3 character 'key' (a test value) would mask every letter it contains; it is ignored."""
     assert redaction.scrub("keys and tokens", {"DATASTACK_API_KEY": "k"}) == "keys and tokens"
+
+
+def test_a_value_holding_the_other_quote_is_masked_whole():
+    """api_key = "it's" is masked up to its closing quote."""
+    assert redaction.scrub('api_key = "it\'s-a-key"', {}) == 'api_key = "***"'

@@ -29,15 +29,12 @@ MIN_SECRET_CHARS = 4
 _registered: set[str] = set()
 _lock = threading.Lock()
 
-_ASSIGNED = re.compile(
-    r"""(?ix)
-    ( \w*(?:password|passwd|secret|token|api_?key)\w*   # a name that says it holds a credential
-      ['"\]]* \s* [:=] \s* )                            # dict key, subscript or keyword, then : or =
-    (?P<q>['"]) (?P<value>[^'"\r\n]+) (?P=q)           # a one-line quoted value
-    """
-)
-_KEYWORD = re.compile(r"(?i)\b(password|pwd)(\s*=\s*)([^;'\"\s]+)")
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s'\"]+:)([^@\s'\"]+)(@)")
+# Each pattern starts at a word boundary or a literal and stops at a delimiter, so a scan is linear in the
+# text's length (a cell can be large; nothing here may backtrack quadratically).
+_ASSIGNED = re.compile(r"""\b(\w+)(['"\]]*[ \t]*[:=][ \t]*)(['"])([^\r\n]+?)\3""")
+_CREDENTIAL_NAME = re.compile(r"(?i)password|passwd|secret|token|api_?key")
+_KEYWORD = re.compile(r"(?i)\b(password|pwd)([ \t]*=[ \t]*)([^;'\"\s]+)")
+_URL_PASSWORD = re.compile(r"""(://[^:/@\s'"]+:)([^/@\s'"]+)(@)""")
 
 
 def register(secret: str | None) -> None:
@@ -79,6 +76,13 @@ def scrub(text: str, env: Mapping[str, str] | None = None) -> str:
         return text
     for secret in known_secrets(env):
         text = text.replace(secret, MASK)
-    text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group('q')}{MASK}{m.group('q')}", text)
+    text = _ASSIGNED.sub(_mask_assigned, text)
     text = _KEYWORD.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
+
+
+def _mask_assigned(match: re.Match[str]) -> str:
+    name, separator, quote, _ = match.groups()
+    if not _CREDENTIAL_NAME.search(name):
+        return match.group(0)
+    return f"{name}{separator}{quote}{MASK}{quote}"
