@@ -87,13 +87,16 @@ def _requests_response_hook(span: Any, request: Any, response: Any) -> None:
     """``RequestsInstrumentor`` response hook: an expected 404 leaves the span as a success."""
     if getattr(response, "status_code", None) != 404:
         return
-    from opentelemetry import context
-    from opentelemetry.trace import Status, StatusCode
+    try:
+        from opentelemetry import context
+        from opentelemetry.trace import Status, StatusCode
 
-    if context.get_value(_NOT_FOUND_EXPECTED) and span.is_recording():
-        span.set_attribute(_NOT_FOUND_EXPECTED, True)
-        # The instrumentation set ERROR for the 4xx; the SDK ignores UNSET once set, so OK is the way back.
-        span.set_status(Status(StatusCode.OK))
+        if context.get_value(_NOT_FOUND_EXPECTED) and span.is_recording():
+            span.set_attribute(_NOT_FOUND_EXPECTED, True)
+            # The instrumentation set ERROR for the 4xx; the SDK ignores UNSET once set, so OK is the way back.
+            span.set_status(Status(StatusCode.OK))
+    except Exception:  # it runs inside the user's request: never break it
+        _log.debug("requests response hook failed", exc_info=True)
 
 
 def state() -> TracingState | None:
