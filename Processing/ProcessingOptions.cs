@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using DataStack.Processing.Telemetry;
 
 namespace DataStack.Processing;
 
@@ -43,6 +44,13 @@ public sealed class ProcessingOptions
     /// <summary>On shutdown, how long in-flight jobs may run before they are returned to the queue.</summary>
     [Range(0, 3600)]
     public int ShutdownGraceSeconds { get; set; } = 20;
+
+    /// <summary>
+    /// A job's span: a child of the request that submitted it (<see cref="JobTraceMode.Child"/>, the default) or the
+    /// root of a new trace (<see cref="JobTraceMode.NewTrace"/>); linked to that request either way.
+    /// </summary>
+    [EnumDataType(typeof(JobTraceMode))]
+    public JobTraceMode JobTraceMode { get; set; } = JobTraceMode.Child;
 
     public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
 

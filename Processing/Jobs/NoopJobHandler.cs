@@ -5,7 +5,8 @@ namespace DataStack.Processing.Jobs;
 
 /// <summary>
 /// Does nothing, for diagnostics and queue benchmarks. Args: <c>durationMs</c> (wait that long, honouring
-/// cancellation) and <c>fail</c> (end failed with code <c>noop_failed</c>).
+/// cancellation), <c>fail</c> (end failed with code <c>noop_failed</c>) and <c>transientFailures</c> (throw an
+/// <see cref="IOException"/> on the first N attempts, so the runner retries it: a way to see retries).
 /// </summary>
 public sealed class NoopJobHandler : IJobHandler
 {
@@ -24,6 +25,12 @@ public sealed class NoopJobHandler : IJobHandler
             errors["args.durationMs"] = ["must be a non-negative integer"];
         }
 
+        if (args.ValueKind == JsonValueKind.Object && args.TryGetProperty("transientFailures", out var failures)
+            && (failures.ValueKind != JsonValueKind.Number || !failures.TryGetInt32(out var count) || count < 0))
+        {
+            errors["args.transientFailures"] = ["must be a non-negative integer"];
+        }
+
         return errors;
     }
 
@@ -33,6 +40,12 @@ public sealed class NoopJobHandler : IJobHandler
         if (args.ValueKind == JsonValueKind.Object && args.TryGetProperty("durationMs", out var duration) && duration.GetInt32() > 0)
         {
             await Task.Delay(duration.GetInt32(), cancellationToken);
+        }
+
+        if (args.ValueKind == JsonValueKind.Object && args.TryGetProperty("transientFailures", out var failures)
+            && context.Attempt <= failures.GetInt32())
+        {
+            throw new IOException($"The noop job was asked to fail its first {failures.GetInt32()} attempt(s) transiently.");
         }
 
         if (args.ValueKind == JsonValueKind.Object && args.TryGetProperty("fail", out var fail) && fail.ValueKind == JsonValueKind.True)

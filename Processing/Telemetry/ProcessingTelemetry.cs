@@ -41,20 +41,25 @@ public sealed class ProcessingTelemetry : IDisposable
     public void SetQueueDepth(long depth) => Volatile.Write(ref _queueDepth, depth);
 
     /// <summary>
-    /// Starts the span of one run of a job. It is a new trace, linked to the span of the request that
-    /// submitted the job: the job runs later, maybe many times, and must not stretch the request's trace.
+    /// Starts the span of one attempt of a job, always linked to the span of the request that submitted it. With
+    /// <see cref="JobTraceMode.Child"/> it is also that span's child, so the job (and its SQL) sits in the
+    /// request's trace; with <see cref="JobTraceMode.NewTrace"/> it is the root of a trace of its own. Each
+    /// attempt is a span: <c>datastack.job.attempt</c> of <c>datastack.job.max_attempts</c>.
     /// </summary>
-    public static Activity? StartJobActivity(string kind, Guid jobId, int attempt, string? traceParent, string? traceState)
+    public static Activity? StartJobActivity(
+        string kind, Guid jobId, int attempt, int maxAttempts, string? traceParent, string? traceState, JobTraceMode mode)
     {
         ActivityLink[]? links = null;
+        var parent = default(ActivityContext);
         if (traceParent is not null && ActivityContext.TryParse(traceParent, traceState, isRemote: true, out var submitter))
         {
             links = [new ActivityLink(submitter)];
+            parent = mode == JobTraceMode.Child ? submitter : default;
         }
 
         var activity = ActivitySource.StartActivity(
             ActivityKind.Consumer,
-            parentContext: default,
+            parentContext: parent,
             tags: null,
             links: links,
             name: $"job {kind}");
@@ -63,6 +68,7 @@ public sealed class ProcessingTelemetry : IDisposable
             activity.SetTag("datastack.job.id", jobId.ToString());
             activity.SetTag("datastack.job.kind", kind);
             activity.SetTag("datastack.job.attempt", attempt);
+            activity.SetTag("datastack.job.max_attempts", maxAttempts);
         }
 
         return activity;

@@ -1,12 +1,15 @@
 using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text.Json;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace DataStack.Processing.Tests.Telemetry;
 
-/// <summary>How spans connect: client trace context in, job links, SQL under the job, probes left out, context out.</summary>
+/// <summary>
+/// How spans connect: client trace context in, the job (each attempt) under the submitting request with a link
+/// to it (the default <c>Processing:JobTraceMode</c>), SQL under the job, probes left out, context out.
+/// </summary>
 public sealed class TraceContextTests(TracedProcessingApp traced) : IClassFixture<TracedProcessingApp>
 {
     [Fact]
@@ -34,35 +37,55 @@ public sealed class TraceContextTests(TracedProcessingApp traced) : IClassFixtur
     }
 
     [Fact]
-    public async Task JobSpanIsLinkedToTheSubmittingRequestAndParentsTheJobsSqlSpans()
+    public async Task JobSpanIsAChildOfTheSubmittingRequestLinkedToItAndParentsTheJobsSqlSpans()
     {
         // Arrange
         using var client = TestClients.Create(traced.App.Client.BaseAddress!, traced.App.ApiKey);
         var (header, traceId, _) = TestClients.NewTraceParent();
 
         // Act
-        using var response = await client.SendAsync(
-            TestClients.Request(HttpMethod.Post, "/jobs", header, JsonContent.Create(new { kind = "noop", args = new { } })));
-        var queued = await response.Content.ReadFromJsonAsync<Job>(JsonSerializerOptions.Web);
-        var done = await traced.App.WaitAsync(queued!.Id);
-        var server = Assert.Single(await traced.SpansAsync(
-            a => a.Source.Name == "Microsoft.AspNetCore" && a.TraceId == traceId, "the server span of POST /jobs"));
-        var job = Assert.Single(await traced.SpansAsync(
-            a => a.Source.Name == ProcessingTelemetry.Name && a.GetTagItem("datastack.job.id") as string == done.Id.ToString(),
-            "the job's span"));
-        var jobSql = await traced.SpansAsync(a => a.Source.Name == "Npgsql" && a.TraceId == job.TraceId, "the job's SQL spans");
+        var (done, server) = await JobTraces.SubmitNoopAsync(traced, client, header, traceId, new { });
+        var job = Assert.Single(await JobTraces.JobSpansAsync(traced, done.Id, count: 1));
+        var jobSql = await traced.SpansAsync(a => a.Source.Name == "Npgsql" && a.Parent == job, "the job's SQL spans");
 
         // Assert
         Assert.Equal(JobStatus.Succeeded, done.Status);
         Assert.Equal(traceId.ToHexString(), done.TraceId);
         Assert.Equal("job noop", job.DisplayName);
-        Assert.NotEqual(traceId, job.TraceId);
-        Assert.Equal(default, job.ParentSpanId);
+        Assert.Equal(ActivityKind.Consumer, job.Kind);
+        Assert.Equal(traceId, job.TraceId);
+        Assert.Equal(server.SpanId, job.ParentSpanId);
+        Assert.True(job.HasRemoteParent);
         var link = Assert.Single(job.Links);
         Assert.Equal(server.TraceId, link.Context.TraceId);
         Assert.Equal(server.SpanId, link.Context.SpanId);
-        Assert.All(jobSql, sql => Assert.Same(job, sql.Parent));
+        Assert.All(jobSql, sql => Assert.Equal(traceId, sql.TraceId));
         Assert.All(jobSql, sql => Assert.True(sql.Recorded));
+    }
+
+    [Fact]
+    public async Task EachAttemptOfARetriedJobIsASpanUnderTheSubmittingRequest()
+    {
+        // Arrange
+        using var client = TestClients.Create(traced.App.Client.BaseAddress!, traced.App.ApiKey);
+        var (header, traceId, _) = TestClients.NewTraceParent();
+
+        // Act
+        var (done, server) = await JobTraces.SubmitNoopAsync(traced, client, header, traceId, new { transientFailures = 1 });
+        var attempts = (await JobTraces.JobSpansAsync(traced, done.Id, count: 2)).OrderBy(a => a.GetTagItem("datastack.job.attempt")).ToList();
+
+        // Assert
+        Assert.Equal(JobStatus.Succeeded, done.Status);
+        Assert.Equal(2, done.Attempts);
+        Assert.Equal([1, 2], attempts.Select(a => (int)a.GetTagItem("datastack.job.attempt")!));
+        Assert.All(attempts, a => Assert.Equal(server.SpanId, a.ParentSpanId));
+        var maxAttempts = traced.App.Services.GetRequiredService<IOptions<ProcessingOptions>>().Value.MaxAttempts;
+        Assert.All(attempts, a => Assert.Equal(maxAttempts, a.GetTagItem("datastack.job.max_attempts")));
+        Assert.Equal("retrying", attempts[0].GetTagItem("datastack.job.status"));
+        Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
+        Assert.Equal("transient", attempts[0].GetTagItem("error.type"));
+        Assert.Equal("succeeded", attempts[1].GetTagItem("datastack.job.status"));
+        Assert.Equal(ActivityStatusCode.Unset, attempts[1].Status);
     }
 
     [Fact]

@@ -9,12 +9,21 @@ namespace DataStack.Processing.Tests.Telemetry;
 /// Processing in this process with tracing on (its OTLP settings given as configuration keys, exporting to an
 /// <see cref="OtlpReceiver"/>), and an <see cref="ActivityListener"/> that sees every span it starts. The
 /// listener samples nothing itself (<see cref="ActivitySamplingResult.None"/>), so whether a span is created
-/// and recorded is exactly the service's own OpenTelemetry decision.
+/// and recorded is exactly the service's own OpenTelemetry decision. <c>Processing:JobTraceMode</c> is the
+/// default unless a derived fixture sets it.
 /// </summary>
-public sealed class TracedProcessingApp : IAsyncLifetime
+public class TracedProcessingApp : IAsyncLifetime
 {
     private readonly ConcurrentQueue<Activity> _stopped = new();
+    private readonly JobTraceMode? _jobTraceMode;
     private ActivityListener? _listener;
+
+    public TracedProcessingApp()
+        : this(jobTraceMode: null)
+    {
+    }
+
+    protected TracedProcessingApp(JobTraceMode? jobTraceMode) => _jobTraceMode = jobTraceMode;
 
     public OtlpReceiver Receiver { get; private set; } = null!;
 
@@ -39,6 +48,11 @@ public sealed class TracedProcessingApp : IAsyncLifetime
             .With("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
             .With("OTEL_SERVICE_NAME", "processing-in-process")
             .With("OTEL_BSP_SCHEDULE_DELAY", "100");
+        if (_jobTraceMode is { } mode)
+        {
+            App.With("Processing:JobTraceMode", mode.ToString());
+        }
+
         await App.InitializeAsync();
     }
 
@@ -54,5 +68,6 @@ public sealed class TracedProcessingApp : IAsyncLifetime
         await App.DisposeAsync();
         _listener?.Dispose();
         await Receiver.DisposeAsync();
+        GC.SuppressFinalize(this);
     }
 }

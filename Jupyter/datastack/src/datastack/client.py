@@ -12,8 +12,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pandas as pd
 import requests
 
-from . import config, tracing
-from . import columns
+from . import columns, config, redaction, tracing
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -44,6 +43,9 @@ class Client:
 
     def __init__(self, settings: config.Settings, *, progress: bool = True) -> None:
         self._settings = settings
+        # Whatever the key and password came from, they are masked in cell spans from now on.
+        redaction.register(settings.api_key)
+        redaction.register(settings.postgres.password if settings.postgres is not None else None)
         self.progress = progress
         self._http = requests.Session()
         self._http.headers["User-Agent"] = "datastack-python/0.1"
@@ -312,10 +314,12 @@ class Client:
     # ------------------------------------------------------------------ HTTP
 
     def _get_dataset_or_none(self, name: str) -> Dataset | None:
-        try:
-            return self.dataset(name)
-        except NotFoundError:
-            return None
+        # A 404 is an answer here (the dataset is new), so its client span is not marked as an error.
+        with tracing.not_found_expected():
+            try:
+                return self.dataset(name)
+            except NotFoundError:
+                return None
 
     def _request(
         self,

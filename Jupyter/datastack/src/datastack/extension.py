@@ -1,12 +1,27 @@
-"""The IPython extension: one span per executed cell, and the ``%%sql`` cell magic."""
+"""The IPython extension: one span per executed cell, and the ``%%sql`` cell magic.
+
+What a cell span carries: ``jupyter.cell.execution_count``, ``jupyter.cell.id``, ``jupyter.cell.lines`` and
+``jupyter.cell.code``, the first 200 characters of the cell with secrets masked (see ``redaction``);
+``DATASTACK_TRACE_CELL_CODE=off`` (read at every cell, so ``%env`` works) leaves the code out. A failing
+cell's span is in ERROR with the exception, its message and traceback masked the same way.
+"""
 
 from __future__ import annotations
 
+import os
+import traceback
 from typing import Any
 
 from . import tracing
+from .redaction import scrub
 
 EXCERPT_CHARS = 200
+CELL_CODE_SWITCH = "DATASTACK_TRACE_CELL_CODE"
+
+
+def code_excerpt_enabled() -> bool:
+    """False when ``DATASTACK_TRACE_CELL_CODE`` is off, false, no or 0."""
+    return os.environ.get(CELL_CODE_SWITCH, "on").strip().lower() not in ("off", "false", "no", "0")
 
 
 class CellTracer:
@@ -18,11 +33,15 @@ class CellTracer:
         self.tracer = tracer
         self._span: Any = None
         self._token: Any = None
+        self._code = ""
 
     def pre_run_cell(self, info: Any) -> None:
+        self._finish(None)  # a cell that never reported back (e.g. interrupted kernel)
+        current = tracing.state()
+        if current is None or not current.enabled:
+            return  # tracing.shutdown() was called: no more cell spans
         from opentelemetry import context, trace
 
-        self._finish(None)  # a cell that never reported back (e.g. interrupted kernel)
         count = getattr(self.shell, "execution_count", None)
         name = f"cell {count}" if isinstance(count, int) else "cell"
         attributes: dict[str, Any] = {}
@@ -31,11 +50,9 @@ class CellTracer:
         cell_id = getattr(info, "cell_id", None)
         if cell_id:
             attributes["jupyter.cell.id"] = str(cell_id)
-        code = getattr(info, "raw_cell", None) or ""
-        if code:
-            excerpt = code.strip()
-            attributes["jupyter.cell.code"] = excerpt if len(excerpt) <= EXCERPT_CHARS else excerpt[: EXCERPT_CHARS - 1] + "…"
-            attributes["jupyter.cell.lines"] = code.count("\n") + 1
+        self._code = getattr(info, "raw_cell", None) or ""
+        if self._code:
+            attributes["jupyter.cell.lines"] = self._code.count("\n") + 1
         self._span = self.tracer.start_span(name, kind=trace.SpanKind.INTERNAL, attributes=attributes)
         self._token = context.attach(trace.set_span_in_context(self._span))
 
@@ -43,8 +60,9 @@ class CellTracer:
         self._finish(result)
 
     def _finish(self, result: Any) -> None:
-        span, token = self._span, self._token
+        span, token, code = self._span, self._token, self._code
         self._span = self._token = None
+        self._code = ""
         if span is None:
             return
         from opentelemetry import context, trace
@@ -54,11 +72,18 @@ class CellTracer:
         # (a different asyncio task), where detaching would fail.
         if trace.get_current_span() is span:
             context.detach(token)
+        # The excerpt is taken after the cell ran, so a key the cell passed to connect() is already known.
+        if code.strip() and code_excerpt_enabled():
+            excerpt = scrub(code.strip())
+            span.set_attribute("jupyter.cell.code", excerpt if len(excerpt) <= EXCERPT_CHARS else excerpt[: EXCERPT_CHARS - 1] + "…")
         if result is not None:
             error = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
             if error is not None:
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:500]))
+                message = scrub(str(error))
+                stacktrace = scrub("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+                # The SDK's own message and stacktrace are replaced (its attributes argument wins).
+                span.record_exception(error, attributes={"exception.message": message, "exception.stacktrace": stacktrace})
+                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {message}"[:500]))
         span.end()
 
 
@@ -66,19 +91,17 @@ _state: dict[str, Any] = {}
 
 
 def load(shell: Any) -> None:
+    """Register ``%%sql`` and, when tracing is on, the cell hooks; tracing problems only turn tracing off."""
     if _state.get("shell") is shell:
         return
+    status = tracing.setup()  # never raises: a bad OTEL_* setting is a reason, not a traceback
     shell.register_magic_function(_sql_magic, magic_kind="cell", magic_name="sql")
-    status = tracing.setup()
     if status.enabled:
         cells = CellTracer(shell, status.tracer)
         shell.events.register("pre_run_cell", cells.pre_run_cell)
         shell.events.register("post_run_cell", cells.post_run_cell)
         _state["cells"] = cells
-        extra = f"; instrumented: {', '.join(status.instrumented)}" if status.instrumented else ""
-        print(f"datastack: tracing on, every cell is a span, {status.reason}{extra}. %%sql is available.")
-    else:
-        print(f"datastack: tracing off ({status.reason}). %%sql is available.")
+    print(f"datastack: {tracing.status()}. %%sql is available.")
     _state["shell"] = shell
 
 

@@ -1,0 +1,1 @@
+"""Test stand-in: namespace level of the OpenTelemetry package tree."""

@@ -1,0 +1,1 @@
+"""Test stand-in for opentelemetry.sdk (SDK 1.39.1)."""
