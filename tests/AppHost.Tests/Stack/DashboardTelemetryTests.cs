@@ -38,7 +38,8 @@ public sealed class DashboardTelemetryTests(StackFixture stack, ITestOutputHelpe
         // Assert
         var put = requestTrace.First(span => span.Name.StartsWith("PUT /datasets/", StringComparison.Ordinal));
         Assert.Equal("processing", put.Service);
-        Assert.Contains((put.TraceId, put.SpanId), job.Links);
+        Assert.Equal(put.TraceId, job.TraceId);
+        Assert.Contains(job.Links, link => link.TraceId == put.TraceId);
         Assert.Contains(jobTrace, span => IsSql(span) && span.Service == "processing");
         output.WriteLine($"Trace {traceId}: {string.Join(" | ", requestTrace.Select(span => $"{span.Service}: {span.Name}"))}");
         if (!result.RootElement.GetProperty("sdk").GetBoolean())
