@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # DataStack's test command: every .NET and Python test that can run on this machine.
 #
-# It installs nothing. When a prerequisite is missing it stops and says what to install. The only tests it
-# ever skips are the AppHost projects, and only when the Aspire packages cannot be restored from the
-# configured NuGet sources - then it says so on one loud SKIPPED line.
+# It installs nothing. When a prerequisite is missing it stops and says what to install. The tests that need
+# Docker (the whole stack under the AppHost, Processing's deploy image) run when a container runtime answers;
+# without one they are skipped with one loud line and counted as skipped - except on CI (CI=true), where
+# they fail naming what is missing.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -36,46 +37,59 @@ fi
 
 passed=0; failed=0; skipped=0; status=0
 
-# Adds the counts of a 'dotnet test' log ("Failed: 0, Passed: 14, Skipped: 0, Total: 14") to the totals.
+# Adds the counts of a 'dotnet test' log to the totals: the one-line summary ("Failed: 0, Passed: 14,
+# Skipped: 0, Total: 14") or, at detailed verbosity, the block ("Total tests: 14" / "Passed: 14" / ...).
 count_dotnet() {
     local line
-    while read -r line; do
-        failed=$((failed + $(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")))
-        passed=$((passed + $(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")))
-        skipped=$((skipped + $(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")))
-    done < <(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+' "$1")
+    if grep -qE '(Passed|Failed)! +- +Failed: +[0-9]+' "$1"; then
+        while read -r line; do
+            failed=$((failed + $(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")))
+            passed=$((passed + $(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")))
+            skipped=$((skipped + $(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")))
+        done < <(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+' "$1")
+    else
+        local block
+        block=$(sed -n '/^Total tests: [0-9]/,/Total time:/p' "$1")
+        passed=$((passed + $(grep -oE '^ *Passed: *[0-9]+' <<<"$block" | grep -oE '[0-9]+' || echo 0)))
+        failed=$((failed + $(grep -oE '^ *Failed: *[0-9]+' <<<"$block" | grep -oE '[0-9]+' || echo 0)))
+        skipped=$((skipped + $(grep -oE '^ *Skipped: *[0-9]+' <<<"$block" | grep -oE '[0-9]+' || echo 0)))
+    fi
 }
 
 # --- .NET ------------------------------------------------------------------------------------------------
 test_projects=()
 for project in tests/*/*.csproj; do
-    grep -q '<IsTestProject>true</IsTestProject>' "$project" || continue
-    case "$project" in
-        tests/AppHost.Tests/*) ;;  # decided below
-        *) test_projects+=("$project") ;;
-    esac
+    grep -q '<IsTestProject>true</IsTestProject>' "$project" && test_projects+=("$project")
 done
 
-if [ -f AppHost/AppHost.csproj ]; then
-    if dotnet restore AppHost/AppHost.csproj >"$LOGS/apphost-restore.log" 2>&1 \
-        && { [ ! -f tests/AppHost.Tests/AppHost.Tests.csproj ] || dotnet restore tests/AppHost.Tests/AppHost.Tests.csproj >>"$LOGS/apphost-restore.log" 2>&1; }; then
-        [ -f tests/AppHost.Tests/AppHost.Tests.csproj ] && test_projects+=(tests/AppHost.Tests/AppHost.Tests.csproj)
-        dotnet build AppHost/AppHost.csproj -c "$CONFIGURATION" --no-restore -nologo -v q || status=1
-    else
-        reason=$(grep -oE '(error [A-Z]+[0-9]+: [^[]{0,140})' "$LOGS/apphost-restore.log" | head -n 1)
-        echo "SKIPPED: AppHost, AppHost.Tests - the Aspire 13.5.2 packages cannot be restored from the configured NuGet sources (${reason:-restore failed}). All other tests ran."
-    fi
-fi
-
 dotnet build Processing/Processing.csproj -c "$CONFIGURATION" -nologo -v q >"$LOGS/build.log" 2>&1 || { cat "$LOGS/build.log"; exit 1; }
+dotnet build AppHost/AppHost.csproj -c "$CONFIGURATION" -nologo -v q >"$LOGS/apphost.log" 2>&1 || { cat "$LOGS/apphost.log"; exit 1; }
 export DATASTACK_PROCESSING_DLL="$PWD/Processing/bin/$CONFIGURATION/net10.0/Processing.dll"
+
+# The container tests: say once, loudly, when they cannot run here.
+if ! docker info >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then
+        echo "test.sh: CI=true but no Docker engine answers ('docker info' failed): the stack tests will fail. .ci/run installs docker.io and starts dockerd." >&2
+    else
+        echo "SKIPPED (counted below): the tests that need Docker - the whole stack under the AppHost and Processing's deploy image - because 'docker info' failed. Install and start Docker to run them."
+    fi
+elif ! docker image inspect "${DATASTACK_PROCESSING_IMAGE:-datastack-processing:dev}" >/dev/null 2>&1; then
+    # Processing's deploy image, built the way a user builds it (SDK container support, public base image).
+    # Offline machines build it from stand-ins first: tests/images/build-processing-image.sh (.ci/run does).
+    echo "=== dotnet publish Processing -t:PublishContainer (the deploy image the container tests run)"
+    dotnet publish Processing/Processing.csproj -c Release -t:PublishContainer -p:ContainerImageTags=dev -nologo -v q >"$LOGS/image.log" 2>&1 \
+        || { echo "test.sh: Processing's image could not be built; ProcessingImageTests will fail. Offline: tests/images/build-processing-image.sh" >&2; tail -n 5 "$LOGS/image.log" >&2; }
+fi
 
 for project in "${test_projects[@]}"; do
     echo "=== dotnet test $project"
     log="$LOGS/$(basename "$project").log"
-    dotnet test "$project" -c "$CONFIGURATION" -nologo 2>&1 | tee "$log"
+    verbosity=()
+    # The stack tests print what they measured (time to healthy, the trace they followed).
+    [ "$project" = tests/AppHost.Tests/AppHost.Tests.csproj ] && verbosity=(--logger "console;verbosity=detailed")
+    dotnet test "$project" -c "$CONFIGURATION" -nologo "${verbosity[@]}" 2>&1 | tee "$log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-    grep -qE '(Passed|Failed)! +- +Failed' "$log" || { echo "test.sh: $project ran no tests or did not build" >&2; status=1; }
+    grep -qE '(Passed|Failed)! +- +Failed|^Total tests: [0-9]' "$log" || { echo "test.sh: $project ran no tests or did not build" >&2; status=1; }
     count_dotnet "$log"
 done
 

@@ -21,7 +21,9 @@ public sealed class ProcessingImageTests
     private static TimeSpan PollInterval { get; } = TimeSpan.FromMilliseconds(250);
 
     private static string ProcessingImage => Environment.GetEnvironmentVariable(ProcessingImageVariable) ?? "datastack-processing:dev";
-    private static string PostgresImage => Environment.GetEnvironmentVariable(PostgresImageVariable) ?? "datastack-standin/postgres:15";
+    // The image the AppHost would run (its Images:Postgres setting, as the environment gives it), else its public default.
+    private static string PostgresImage =>
+        Environment.GetEnvironmentVariable(PostgresImageVariable) ?? Environment.GetEnvironmentVariable("Images__Postgres") ?? "docker.io/library/postgres:17.6";
 
     [DockerFact]
     public async Task ProcessingImageRunsAsANonRootUserAndAdvertisesPort8080()
