@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace DataStack.AppHost.Tests.Stack;
+
+/// <summary>
+/// The dashboard as a person sees it: headless Chromium driven by Playwright (tests/browser/dashboard-check.mjs)
+/// logs in with the token and reads the resources page, the upload's trace and the jupyter console log.
+/// Screenshots go to <c>artifacts/screenshots/</c> (git-ignored).
+/// </summary>
+[Collection(StackCollection.Name)]
+public sealed class DashboardBrowserTests(StackFixture stack, ITestOutputHelper output)
+{
+    private static string RepositoryRoot { get; } = Path.GetFullPath(Path.Combine(Projects.AppHost.ProjectPath, ".."));
+
+    [DashboardBrowserFact]
+    public async Task DashboardInABrowserShowsTheStack()
+    {
+        // Arrange: an upload, so that the dashboard has a trace to show.
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        using var http = stack.App.CreateHttpClient("processing", "http");
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.ApiKey);
+        using var csv = new StringContent("city,n\nOslo,1\nLima,2\n");
+        csv.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        using var upload = await http.PutAsync($"/datasets/browser_{Guid.NewGuid():N}"[..30] + "?mode=replace", csv, cts.Token);
+        Assert.True(upload.IsSuccessStatusCode, $"upload answered {(int)upload.StatusCode}");
+        var login = await stack.App.GetDashboardUrlAsync(cts.Token);
+        var screenshots = Path.Combine(RepositoryRoot, "artifacts", "screenshots");
+
+        // Act
+        var (exitCode, stdout, stderr) = await RunNodeAsync(
+            [
+                Path.Combine(RepositoryRoot, "tests", "browser", "dashboard-check.mjs"),
+                "--login-url", login.AbsoluteUri,
+                "--out", screenshots,
+                "--trace", "PUT /datasets/",
+                "--resources", string.Join(',', StackFixture.ContractResources),
+                "--console-resource", "jupyter",
+            ],
+            cts.Token);
+
+        // Assert
+        output.WriteLine(stdout);
+        Assert.True(exitCode == 0, $"dashboard-check.mjs exited with {exitCode}:\n{stderr}\n{stdout}");
+        using var result = JsonDocument.Parse(stdout);
+        var root = result.RootElement;
+        foreach (var name in StackFixture.ContractResources)
+        {
+            var resource = root.GetProperty("resources").GetProperty(name);
+            Assert.Equal("Running", resource.GetProperty("state").GetString());
+            if (resource.TryGetProperty("health", out var health) && health.ValueKind == JsonValueKind.String)
+            {
+                Assert.Equal("Healthy", health.GetString());
+            }
+        }
+
+        Assert.True(root.GetProperty("trace").GetProperty("found").GetBoolean());
+        Assert.Contains(root.GetProperty("trace").GetProperty("spans").EnumerateArray(), span => span.GetProperty("resource").GetString()!.StartsWith("processing", StringComparison.Ordinal));
+        Assert.True(root.GetProperty("console").GetProperty("lines").GetInt32() > 0);
+        Assert.True(root.GetProperty("unauthenticated").GetProperty("onLoginPage").GetBoolean());
+        Assert.All(stack.Secrets.Where(secret => secret != stack.DashboardApiKey), secret => Assert.DoesNotContain(secret, stdout, StringComparison.Ordinal));
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunNodeAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var startInfo = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("node could not be started.");
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+}
