@@ -10,9 +10,8 @@ using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.AddServiceDefaults(telemetry => telemetry
-    .AddSource(ProcessingTelemetry.Name)
-    .AddMeter(ProcessingTelemetry.Name));
+builder.AddServiceDefaults();
+builder.Services.AddProcessingTelemetry();
 
 builder.Services.AddOptions<ProcessingOptions>()
     .BindConfiguration(ProcessingOptions.SectionName)
@@ -27,7 +26,7 @@ builder.Services.AddOptions<HostOptions>()
     .Configure<IOptions<ProcessingOptions>>((host, processing) =>
         host.ShutdownTimeout = TimeSpan.FromSeconds(processing.Value.ShutdownGraceSeconds + 15));
 
-builder.Services.AddAnalyticsDataSource(builder.Configuration);
+builder.AddAnalyticsDataSource();
 builder.Services.AddProcessingJobs();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>

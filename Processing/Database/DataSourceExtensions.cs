@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace DataStack.Processing.Database;
 
 public static class DataSourceExtensions
@@ -8,32 +6,36 @@ public static class DataSourceExtensions
     public const string ConnectionName = "analytics";
 
     /// <summary>
-    /// Registers one <see cref="NpgsqlDataSource"/> for the <c>analytics</c> database, with Npgsql's own
-    /// tracing and metrics (ActivitySource and Meter "Npgsql") and logging through the host's loggers.
+    /// Registers the <see cref="Npgsql.NpgsqlDataSource"/> of the <c>analytics</c> database through Aspire's client
+    /// integration (Aspire.Npgsql: pooling, the <c>PostgreSql</c> health check, Npgsql's tracing and metrics, logging
+    /// through the host's loggers), and what the integration does not do: the schema migrations, the readiness check
+    /// that they ran, and a start-up error naming the contract's variable when the connection string is missing.
     /// </summary>
-    public static IServiceCollection AddAnalyticsDataSource(this IServiceCollection services, IConfiguration configuration)
+    public static TBuilder AddAnalyticsDataSource<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
     {
-        var connectionString = configuration.GetConnectionString(ConnectionName);
-        if (string.IsNullOrWhiteSpace(connectionString))
-        {
-            throw new InvalidOperationException(
-                $"No connection string '{ConnectionName}'. Set ConnectionStrings__{ConnectionName} " +
-                "(the AppHost injects it from the 'analytics' database resource).");
-        }
-
-        services.AddSingleton(provider =>
-        {
-            var builder = new NpgsqlDataSourceBuilder(connectionString)
+        builder.AddNpgsqlDataSource(
+            ConnectionName,
+            settings =>
             {
-                Name = ConnectionName,
-            };
-            builder.ConnectionStringBuilder.ApplicationName ??= "datastack-processing";
-            builder.UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>());
-            return builder.Build();
-        });
-        services.AddSingleton<MigrationState>();
-        services.AddHostedService<Migrator>();
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
-        return services;
+                // The integration would only fail when the data source is first resolved, after the host started.
+                if (string.IsNullOrWhiteSpace(settings.ConnectionString))
+                {
+                    throw new InvalidOperationException(
+                        $"No connection string '{ConnectionName}'. Set ConnectionStrings__{ConnectionName} " +
+                        "(the AppHost injects it from the 'analytics' database resource).");
+                }
+            },
+            dataSource =>
+            {
+                // Npgsql names the pool in its metrics after the data source; without a name it would use the connection string.
+                dataSource.Name = ConnectionName;
+                dataSource.ConnectionStringBuilder.ApplicationName ??= "datastack-processing";
+            });
+
+        builder.Services.AddSingleton<MigrationState>();
+        builder.Services.AddHostedService<Migrator>();
+        builder.Services.AddHealthChecks().AddCheck<MigrationsHealthCheck>("migrations");
+        return builder;
     }
 }

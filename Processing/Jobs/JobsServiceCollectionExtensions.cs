@@ -1,7 +1,6 @@
 using DataStack.Processing.Datasets;
 using DataStack.Processing.Ingest;
 using DataStack.Processing.Profiles;
-using DataStack.Processing.Telemetry;
 using DataStack.Processing.Transforms;
 
 namespace DataStack.Processing.Jobs;
@@ -11,7 +10,6 @@ public static class JobsServiceCollectionExtensions
     /// <summary>The catalog, the queue, its runner and one handler per job kind.</summary>
     public static IServiceCollection AddProcessingJobs(this IServiceCollection services)
     {
-        services.AddSingleton<ProcessingTelemetry>();
         services.AddSingleton<DatasetCatalog>();
         services.AddSingleton<JobStore>();
         services.AddSingleton<JobSubmitter>();

@@ -7,12 +7,13 @@ namespace DataStack.Processing.Tests.Telemetry;
 public static class TestClients
 {
     /// <summary>
-    /// A client that never adds a <c>traceparent</c> of its own (no-output propagator), so a header set by the
-    /// test is the only one the server sees.
+    /// A client that never adds a <c>traceparent</c> of its own, so a header set by the test is the only one the
+    /// server sees. Without a propagator the handler has no diagnostics stage at all: no client span, and no
+    /// events for the HttpClient instrumentation of an in-process app to inject its own context into.
     /// </summary>
     public static HttpClient Create(Uri baseAddress, string? apiKey)
     {
-        var handler = new SocketsHttpHandler { ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator() };
+        var handler = new SocketsHttpHandler { ActivityHeadersPropagator = null };
         var client = new HttpClient(handler) { BaseAddress = baseAddress };
         if (apiKey is not null)
         {
