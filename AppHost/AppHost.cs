@@ -4,10 +4,14 @@ using Microsoft.Extensions.DependencyInjection;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-// A resource that cannot start (no Docker, an image that cannot be pulled or built) is reported on the console,
-// and whatever waits for it stops waiting: the failure shows in one place instead of as resources waiting for ever.
-builder.Services.AddHostedService<StartupProblemReporter>();
-builder.Services.Configure<ResourceNotificationServiceOptions>(options => options.DefaultWaitBehavior = WaitBehavior.StopOnResourceUnavailable);
+// The console says when everything is healthy, and reports a resource that cannot start (no Docker, an image
+// that cannot be pulled or built) with its last log lines; whatever waits for it stops waiting, so the failure
+// shows in one place instead of as resources waiting for ever.
+if (builder.ExecutionContext.IsRunMode)
+{
+    builder.Services.AddHostedService<StartupReporter>();
+    builder.Services.Configure<ResourceNotificationServiceOptions>(options => options.DefaultWaitBehavior = WaitBehavior.StopOnResourceUnavailable);
+}
 
 // Parameters: generated on the first run and persisted in this project's user secrets, so they stay stable
 // across runs and are never committed.

@@ -1,25 +1,50 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace DataStack.AppHost;
 
 /// <summary>
-/// Says on the AppHost's console why a resource could not start, with the last lines of its own log.
+/// Says on the AppHost's console when every resource is healthy, and why a resource could not start, with the
+/// last lines of its own log.
 /// </summary>
 /// <remarks>
 /// Without it the console stays quiet: DCP logs a failed image pull or build at Debug, only the dashboard's
 /// resource page shows <c>FailedToStart</c>, and everything that waits for the resource sits in <c>Waiting</c>.
 /// </remarks>
-internal sealed partial class StartupProblemReporter(
+internal sealed partial class StartupReporter(
+    DistributedApplicationModel model,
     ResourceNotificationService notifications,
     ResourceLoggerService resourceLogs,
-    ILogger<StartupProblemReporter> logger) : BackgroundService
+    ILogger<StartupReporter> logger) : BackgroundService
 {
     private const int LogLinesShown = 8;
 
     private readonly HashSet<string> _reported = [];
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(ReportHealthyAsync(stoppingToken), ReportFailuresAsync(stoppingToken));
+
+    private async Task ReportHealthyAsync(CancellationToken stoppingToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var names = model.Resources.Where(resource => resource is not ParameterResource).Select(resource => resource.Name).ToList();
+        try
+        {
+            await Task.WhenAll(names.Select(name => notifications.WaitForResourceHealthyAsync(name, WaitBehavior.StopOnResourceUnavailable, stoppingToken)));
+            Log.AllHealthy(logger, names.Count, clock.Elapsed.TotalSeconds, string.Join(", ", names));
+        }
+        catch (DistributedApplicationException)
+        {
+            // A resource failed to start: ReportFailuresAsync says which and why.
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The AppHost is stopping.
+        }
+    }
+
+    private async Task ReportFailuresAsync(CancellationToken stoppingToken)
     {
         try
         {
@@ -65,6 +90,9 @@ internal sealed partial class StartupProblemReporter(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "All {ResourceCount} resources are healthy, {Seconds:F1} s after start: {ResourceNames}")]
+        public static partial void AllHealthy(ILogger logger, int resourceCount, double seconds, string resourceNames);
+
         [LoggerMessage(EventId = 1, Level = LogLevel.Error,
             Message = "Resource '{ResourceName}' is {State}. Its last log lines:\n{LogLines}\nA missing image? Check the Images:* and Jupyter:* settings (README, \"Images\"); is Docker running ('docker info')?")]
         public static partial void ResourceFailedToStart(ILogger logger, string resourceName, string state, string logLines);
