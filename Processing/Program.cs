@@ -10,6 +10,17 @@ using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
 
+// Required settings first: a missing one is one line on stderr and exit code 78, not a stack trace.
+if (StartupSettings.Missing(builder.Configuration) is { Count: > 0 } missing)
+{
+    foreach (var line in missing)
+    {
+        Console.Error.WriteLine(line);
+    }
+
+    return StartupSettings.MissingSettingExitCode;
+}
+
 builder.AddServiceDefaults(telemetry => telemetry
     .AddSource(ProcessingTelemetry.Name)
     .AddMeter(ProcessingTelemetry.Name));
@@ -19,7 +30,7 @@ builder.Services.AddOptions<ProcessingOptions>()
     .ValidateDataAnnotations()
     .Validate(
         options => !string.IsNullOrWhiteSpace(options.ApiKey) || options.AllowAnonymous,
-        "Processing:ApiKey is not set. Set Processing__ApiKey (the AppHost injects it), or Processing__AllowAnonymous=true to serve without a key.")
+        StartupSettings.MissingApiKey)
     .ValidateOnStart();
 
 // Let running jobs use their grace period on shutdown before the host gives up on them.
@@ -64,6 +75,7 @@ app.MapDatasetEndpoints();
 app.MapJobEndpoints();
 
 app.Run();
+return 0;
 
 // Npgsql's transient failures: connection refused or broken, server shutting down or starting, too many clients, pool exhausted.
 static bool IsDatabaseUnavailable(Exception exception) => exception is NpgsqlException { IsTransient: true };
