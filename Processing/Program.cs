@@ -2,6 +2,7 @@ using DataStack.Processing;
 using DataStack.Processing.Auth;
 using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
+using DataStack.Processing.Http;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Telemetry;
 using DataStack.ServiceDefaults;
@@ -43,6 +44,7 @@ builder.Services.AddProcessingJobs();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
 {
+    UnsupportedMediaTypeHint.Apply(context);
     if (context.Exception is { } exception && IsDatabaseUnavailable(exception))
     {
         // Retryable, and said so; the exception's own text (host names, pool state) stays in the logs.
