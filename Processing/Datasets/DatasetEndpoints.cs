@@ -164,7 +164,7 @@ public static class DatasetEndpoints
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status422UnprocessableEntity,
                 title: "File not found",
-                detail: $"There is no file '{Problems.Truncate(body.Path!)}' in the data folder.");
+                detail: DataFolder.MissingFileMessage(options.Value.DataDir, body.Path!));
         }
 
         if (ingestMode == IngestMode.Fail && await catalog.GetAsync(name, cancellationToken) is not null)
