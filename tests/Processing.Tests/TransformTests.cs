@@ -103,6 +103,25 @@ public sealed class TransformTests(ProcessingApp app) : IClassFixture<Processing
     }
 
     [Theory]
+    [InlineData("with d as (delete from {victim} returning *) select * from d")]
+    [InlineData("with d as (update {victim} set fare = 0 returning *) select * from d")]
+    [InlineData("select * from {victim} for update")]
+    public async Task AQueryThatWouldWriteIsRefusedAtSubmission(string template)
+    {
+        // Arrange
+        var victim = await CreateTripsAsync("ro");
+        var target = TestDatasets.NewName("ro");
+
+        // Act
+        using var response = await app.TransformAsync(target, template.Replace("{victim}", victim, StringComparison.Ordinal));
+
+        // Assert: 400 before any job, saying what a transform is; nothing was queued for the target.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("A transform must be one read-only SELECT", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await Sql.ScalarAsync<long>(app.ConnectionString, "SELECT count(*) FROM datastack.jobs WHERE args->>'dataset' = $1", target));
+    }
+
+    [Theory]
     [InlineData("delete from {victim}")]
     [InlineData("drop table {victim}")]
     [InlineData("insert into {victim} (id) values (99)")]
