@@ -18,6 +18,7 @@ def test_extension_loads_and_reports_tracing_off_without_sdk(capsys):
     shell.run_line_magic("load_ext", "datastack")
     out = capsys.readouterr().out
     assert "tracing off" in out and "OpenTelemetry SDK is not installed" in out
+    assert "))" not in out and out.count("(") == out.count(")")
     assert "sql" in shell.magics_manager.magics["cell"]
 
 

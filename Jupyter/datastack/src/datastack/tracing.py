@@ -70,7 +70,7 @@ def _configure(env: MutableMapping[str, str]) -> TracingState:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError:
-        return TracingState(False, "the OpenTelemetry SDK is not installed (pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http)")
+        return TracingState(False, "the OpenTelemetry SDK is not installed; pip install 'datastack[tracing]'")
 
     endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     if not endpoint:
