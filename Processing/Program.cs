@@ -4,6 +4,7 @@ using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
 using DataStack.Processing.Http;
 using DataStack.Processing.Jobs;
+using DataStack.Processing.OpenApi;
 using DataStack.Processing.Telemetry;
 using DataStack.ServiceDefaults;
 using Microsoft.Extensions.Options;
@@ -52,7 +53,7 @@ builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = 
         context.HttpContext.Response.Headers.RetryAfter = "5";
     }
 });
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(ProcessingOpenApi.Configure);
 
 var app = builder.Build();
 
