@@ -37,3 +37,14 @@ def test_inject_is_a_no_op_without_opentelemetry():
     headers = {}
     tracing.inject(headers)
     assert "traceparent" not in headers
+
+
+def test_tracing_extra_installs_the_exporter_aspire_asks_for():
+    """pip install 'datastack[tracing]' brings the gRPC exporter (Aspire sets OTEL_EXPORTER_OTLP_PROTOCOL=grpc) and the HTTP one."""
+    import pathlib
+    import tomllib
+
+    pyproject = pathlib.Path(__file__).resolve().parents[2] / "Jupyter" / "datastack" / "pyproject.toml"
+    extra = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["optional-dependencies"]["tracing"]
+    assert "opentelemetry-exporter-otlp-proto-grpc" in extra
+    assert "opentelemetry-exporter-otlp-proto-http" in extra

@@ -1,6 +1,7 @@
 """The wiring contract: what Aspire injects into the jupyter container, parsed into settings.
 
-Only environment variables named in DESIGN.md are read; explicit arguments to connect() win.
+Only the variables of the wiring contract (docs/apphost.md, "What each part receives"; README.md, "The package on
+your laptop") are read; explicit arguments to connect() win.
 """
 
 from __future__ import annotations
