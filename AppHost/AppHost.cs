@@ -37,8 +37,9 @@ if (builder.ExecutionContext.IsRunMode && images.PgWeb is { } pgWebImage)
 
 var analytics = postgres.AddDatabase("analytics");
 
-// Services
-var processing = builder.AddProject<Projects.Processing>("processing")
+// Services. The "aspire" launch profile gives processing port 5180; `dotnet run --project Processing` alone
+// takes the first profile (5190), so the two never collide when run side by side.
+var processing = builder.AddProject<Projects.Processing>("processing", launchProfileName: "aspire")
     .WithReference(analytics).WaitFor(analytics)
     .WithEnvironment("Processing__ApiKey", apiKey)
     .WithEnvironment("Processing__DataDir", builder.ProcessingDataDirectory())

@@ -2,13 +2,26 @@ using DataStack.Processing;
 using DataStack.Processing.Auth;
 using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
+using DataStack.Processing.Http;
 using DataStack.Processing.Jobs;
+using DataStack.Processing.OpenApi;
 using DataStack.Processing.Telemetry;
 using DataStack.ServiceDefaults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
+
+// Required settings first: a missing one is one line on stderr and exit code 78, not a stack trace.
+if (StartupSettings.Missing(builder.Configuration) is { Count: > 0 } missing)
+{
+    foreach (var line in missing)
+    {
+        Console.Error.WriteLine(line);
+    }
+
+    return StartupSettings.MissingSettingExitCode;
+}
 
 builder.AddServiceDefaults();
 builder.Services.AddProcessingTelemetry();
@@ -18,7 +31,7 @@ builder.Services.AddOptions<ProcessingOptions>()
     .ValidateDataAnnotations()
     .Validate(
         options => !string.IsNullOrWhiteSpace(options.ApiKey) || options.AllowAnonymous,
-        "Processing:ApiKey is not set. Set Processing__ApiKey (the AppHost injects it), or Processing__AllowAnonymous=true to serve without a key.")
+        StartupSettings.MissingApiKey)
     .ValidateOnStart();
 
 // Let running jobs use their grace period on shutdown before the host gives up on them.
@@ -31,6 +44,7 @@ builder.Services.AddProcessingJobs();
 builder.Services.AddApiKeyAuthentication();
 builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
 {
+    UnsupportedMediaTypeHint.Apply(context);
     if (context.Exception is { } exception && IsDatabaseUnavailable(exception))
     {
         // Retryable, and said so; the exception's own text (host names, pool state) stays in the logs.
@@ -38,7 +52,7 @@ builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = 
         context.HttpContext.Response.Headers.RetryAfter = "5";
     }
 });
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(ProcessingOpenApi.Configure);
 
 var app = builder.Build();
 
@@ -63,6 +77,7 @@ app.MapDatasetEndpoints();
 app.MapJobEndpoints();
 
 app.Run();
+return 0;
 
 // Npgsql's transient failures: connection refused or broken, server shutting down or starting, too many clients, pool exhausted.
 static bool IsDatabaseUnavailable(Exception exception) => exception is NpgsqlException { IsTransient: true };

@@ -56,7 +56,7 @@ def run_upload(frame: pd.DataFrame, url: str) -> None:
     except ImportError as e:
         print(f"datastack package not importable from {DATASTACK_SRC}: {e}", file=sys.stderr)
         sys.exit(3)
-    client = datastack.connect(processing_url=url, api_key=os.environ["DATASTACK_API_KEY"], progress=False)
+    client = datastack.connect(processing_url=url, api_key=os.environ["DATASTACK_API_KEY"], database=False, progress=False)
     dataset = client.upload(frame, "bench_upload", mode="replace")
     if dataset.row_count != len(frame):
         raise SystemExit(f"upload stored {dataset.row_count} rows, expected {len(frame)}")

@@ -84,6 +84,26 @@ public static class DataFolder
         realPath.StartsWith(Path.EndsInDirectorySeparator(realRoot) ? realRoot : realRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     /// <summary>
+    /// Says that <paramref name="relativePath"/> is not in the data folder, that ingest paths are relative to it and
+    /// which setting names it, and, when the path starts with the folder's own name ("data/samples/x.csv") and the
+    /// rest exists, which path was meant. The folder's absolute location stays on the server.
+    /// </summary>
+    public static string MissingFileMessage(string dataDir, string relativePath)
+    {
+        var message = $"There is no file '{Http.Problems.Truncate(relativePath)}' in the data folder. Paths are relative to the data folder " +
+            $"(the setting {ProcessingOptions.SectionName}:{nameof(ProcessingOptions.DataDir)}, environment {ProcessingOptions.SectionName}__{nameof(ProcessingOptions.DataDir)}), " +
+            "e.g. 'samples/trips.csv' for data/samples/trips.csv.";
+        var folderName = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dataDir)));
+        var parts = relativePath.Split('/', 2);
+        if (parts.Length == 2 && parts[0] == folderName && TryResolve(dataDir, parts[1], out var meant, out _) && File.Exists(meant))
+        {
+            message += $" Did you mean '{Http.Problems.Truncate(parts[1])}'?";
+        }
+
+        return message;
+    }
+
+    /// <summary>
     /// The path with every symbolic link on it resolved, like realpath(3); parts that do not exist are kept
     /// as written. Throws <see cref="IOException"/> for link loops.
     /// </summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using DataStack.Processing.Http;
 using DataStack.Processing.Ingest;
 using DataStack.Processing.Jobs;
+using DataStack.Processing.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -18,21 +19,36 @@ public static class DatasetEndpoints
 
     public static RouteGroupBuilder MapDatasetEndpoints(this IEndpointRouteBuilder routes)
     {
+        // Answers beyond the handlers' result types, for the OpenAPI document (401 and 503: ProcessingOpenApi).
         var group = routes.MapGroup("/datasets").WithTags("Datasets");
         group.MapGet("/", ListDatasets).WithName("ListDatasets").WithSummary("Every dataset in the catalog.");
-        group.MapGet("/{name}", GetDataset).WithName("GetDataset").WithSummary("One dataset: columns, row count, source, profile.");
-        group.MapDelete("/{name}", DeleteDataset).WithName("DeleteDataset").WithSummary("Drop a dataset and its table.");
+        group.MapGet("/{name}", GetDataset).WithName("GetDataset").WithSummary("One dataset: columns, row count, source, profile.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{name}", DeleteDataset).WithName("DeleteDataset").WithSummary("Drop a dataset and its table.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("/{name}", UploadDataset).WithName("UploadDataset")
             .WithSummary("Upload a CSV body (text/csv; types inferred) or a DataFrame's columns (application/vnd.datastack.columns; types declared) into a dataset.")
-            .Accepts<Stream>("text/csv", ColumnsReader.ContentType);
+            .Accepts<Stream>("text/csv", ColumnsReader.ContentType)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithMetadata(AcceptsIdempotencyKey.Instance);
         group.MapPost("/{name}/ingest", IngestDataset).WithName("IngestDataset")
-            .WithSummary("Ingest a CSV file from the data folder into a dataset.");
+            .WithSummary("Ingest a CSV file from the data folder into a dataset.")
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithMetadata(AcceptsIdempotencyKey.Instance);
         group.MapPost("/{name}/profile", ProfileDataset).WithName("ProfileDataset")
-            .WithSummary("Compute column statistics and store them on the dataset.");
+            .WithSummary("Compute column statistics and store them on the dataset.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithMetadata(AcceptsIdempotencyKey.Instance);
         group.MapPost("/{name}/transform", TransformDataset).WithName("TransformDataset")
-            .WithSummary("Materialise one SELECT query as this dataset.");
+            .WithSummary("Materialise one read-only SELECT query as this dataset.")
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .WithMetadata(AcceptsIdempotencyKey.Instance);
         group.MapGet("/{name}/rows", DatasetRows.GetRows).WithName("GetDatasetRows")
-            .WithSummary("Rows of a dataset as JSON, or CSV with Accept: text/csv.");
+            .WithSummary("Rows of a dataset as JSON, or CSV with Accept: text/csv.")
+            .Produces(StatusCodes.Status200OK, typeof(IEnumerable<Dictionary<string, object?>>), "application/json", "text/csv")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
@@ -164,7 +180,7 @@ public static class DatasetEndpoints
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status422UnprocessableEntity,
                 title: "File not found",
-                detail: $"There is no file '{Problems.Truncate(body.Path!)}' in the data folder.");
+                detail: DataFolder.MissingFileMessage(options.Value.DataDir, body.Path!));
         }
 
         if (ingestMode == IngestMode.Fail && await catalog.GetAsync(name, cancellationToken) is not null)

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -16,8 +17,8 @@ public static class DatasetRows
 
     public static async Task<Results<EmptyHttpResult, ProblemHttpResult, ValidationProblem>> GetRows(
         string name,
-        int? limit,
-        long? offset,
+        [Range(0, MaxLimit)] int? limit,
+        [Range(0, long.MaxValue)] long? offset,
         HttpContext context,
         DatasetCatalog catalog,
         NpgsqlDataSource dataSource,

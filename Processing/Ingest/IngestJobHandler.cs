@@ -99,7 +99,7 @@ public sealed partial class IngestJobHandler(
     {
         if (!File.Exists(path))
         {
-            throw new JobFailedException("file_not_found", $"There is no file '{args.Path}' in the data folder.");
+            throw new JobFailedException("file_not_found", DataFolder.MissingFileMessage(options.Value.DataDir, args.Path));
         }
 
         // Cheap early answer; checked again under the lock before anything is written.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace DataStack.Processing.Jobs;
 
@@ -22,4 +23,15 @@ public sealed record Job(
 public sealed record JobProgress(long Rows, long Bytes);
 
 /// <summary>Why a job failed. <c>Row</c> and <c>Column</c> (1-based) point into the input where that applies.</summary>
-public sealed record JobError(string Code, string Message, long? Row = null, int? Column = null);
+public sealed record JobError(string Code, string Message, long? Row = null, int? Column = null)
+{
+    /// <summary>" at row 3, column 2", " at row 3", " at column 2" or "": where the error is, for a log line.</summary>
+    [JsonIgnore]
+    public string Position => (Row, Column) switch
+    {
+        ({ } row, { } column) => $" at row {row}, column {column}",
+        ({ } row, null) => $" at row {row}",
+        (null, { } column) => $" at column {column}",
+        _ => "",
+    };
+}

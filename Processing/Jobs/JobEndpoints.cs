@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using DataStack.Processing.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,13 +13,18 @@ public static class JobEndpoints
 
     public static RouteGroupBuilder MapJobEndpoints(this IEndpointRouteBuilder routes)
     {
+        // Answers beyond the handlers' result types, for the OpenAPI document (401 and 503: ProcessingOpenApi).
         var group = routes.MapGroup("/jobs").WithTags("Jobs");
-        group.MapPost("/", SubmitJob).WithName("SubmitJob").WithSummary("Queue a job (ingest, profile, transform or noop).");
+        group.MapPost("/", SubmitJob).WithName("SubmitJob").WithSummary("Queue a job (ingest, profile, transform or noop).")
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         group.MapGet("/", ListJobs).WithName("ListJobs").WithSummary("Recent jobs, newest first, optionally by status.");
-        group.MapGet("/{id:guid}", GetJob).WithName("GetJob").WithSummary("One job's state, progress and outcome.");
+        group.MapGet("/{id:guid}", GetJob).WithName("GetJob").WithSummary("One job's state, progress and outcome.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id:guid}/wait", WaitForJob).WithName("WaitForJob")
-            .WithSummary("Returns as soon as the job has ended, or its current state at the timeout.");
-        group.MapPost("/{id:guid}/cancel", CancelJob).WithName("CancelJob").WithSummary("Cancel a queued or running job.");
+            .WithSummary("Returns as soon as the job has ended, or its current state at the timeout.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPost("/{id:guid}/cancel", CancelJob).WithName("CancelJob").WithSummary("Cancel a queued or running job.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/requeue-failed", RequeueFailed).WithName("RequeueFailedJobs")
             .WithSummary("Put every failed job back in the queue with a fresh attempt budget.");
         return group;
@@ -49,7 +55,7 @@ public static class JobEndpoints
     }
 
     public static async Task<Results<Ok<IReadOnlyList<Job>>, ValidationProblem>> ListJobs(
-        JobStore store, string? status, int? limit, CancellationToken cancellationToken)
+        JobStore store, string? status, [Range(1, 1000)] int? limit, CancellationToken cancellationToken)
     {
         JobStatus? filter = null;
         if (!string.IsNullOrEmpty(status))
@@ -74,7 +80,7 @@ public static class JobEndpoints
         await store.GetAsync(id, cancellationToken) is { } job ? TypedResults.Ok(job) : Problems.JobNotFound(id);
 
     public static async Task<Results<Ok<Job>, ProblemHttpResult, ValidationProblem>> WaitForJob(
-        Guid id, double? timeout, JobStore store, JobNotifications notifications, CancellationToken cancellationToken)
+        Guid id, [Range(0, MaxWaitSeconds)] double? timeout, JobStore store, JobNotifications notifications, CancellationToken cancellationToken)
     {
         var seconds = timeout ?? 30;
         if (seconds is < 0 or > MaxWaitSeconds || double.IsNaN(seconds))

@@ -229,7 +229,7 @@ public sealed partial class JobWorker : BackgroundService
             status = "failed";
             ProcessingTelemetry.RecordFailure(activity, ex.Error.Code);
             await RecordOutcomeAsync(() => _store.FailAsync(job.Id, Owner, ex.Error, retryAfter: null, CancellationToken.None));
-            Log.JobFailed(_logger, job.Id, job.Kind, ex.Error.Code, ex.Error.Row, ex.Error.Column);
+            Log.JobFailed(_logger, job.Id, job.Kind, ex.Error.Code, ex.Error.Position);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -360,8 +360,8 @@ public sealed partial class JobWorker : BackgroundService
         [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Job {JobId} ({Kind}) succeeded in {ElapsedMs:F0} ms")]
         public static partial void JobSucceeded(ILogger logger, Guid jobId, string kind, double elapsedMs);
 
-        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) failed: {Code} (row {Row}, column {Column})")]
-        public static partial void JobFailed(ILogger logger, Guid jobId, string kind, string code, long? row, int? column);
+        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) failed: {Code}{Position}")]
+        public static partial void JobFailed(ILogger logger, Guid jobId, string kind, string code, string position);
 
         [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) attempt {Attempt} errored ({Code}); retry in {RetrySeconds:F1}s if attempts remain")]
         public static partial void JobErrored(ILogger logger, Guid jobId, string kind, int attempt, string code, double retrySeconds, Exception exception);

@@ -273,8 +273,8 @@ public sealed partial class TransformJobHandler(
         }
     }
 
-    /// <summary>What produced the dataset: the SHA-256 of the query text, in hex.</summary>
-    private static string Checksum(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    /// <summary>What produced the dataset: the SHA-256 of the query text, as <c>sha256:{hex}</c> like an ingested file's.</summary>
+    private static string Checksum(string text) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     private static partial class Log
     {

@@ -7,6 +7,8 @@ namespace DataStack.Processing.Transforms;
 /// <list type="bullet">
 /// <item>starts with <c>SELECT</c>, <c>WITH</c>, <c>VALUES</c> or <c>(</c>;</item>
 /// <item>has no <c>;</c> except one trailing (dropped from <see cref="Body"/>);</item>
+/// <item>does not write: no data-modifying <c>WITH … AS (INSERT|UPDATE|DELETE|MERGE …)</c>, no <c>FOR UPDATE|SHARE</c>
+/// (<see cref="ReadOnlyCheck"/>);</item>
 /// <item>closes every string, identifier and comment it opens, and balances its parentheses.</item>
 /// </list>
 /// The last two make the query text exactly one parenthesised subquery once wrapped as

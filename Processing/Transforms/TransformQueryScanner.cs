@@ -11,6 +11,8 @@ internal ref struct TransformQueryScanner(string text)
     private int _position;
     private int _depth;
     private bool _sawToken;
+    private bool _afterOpenParenthesis;
+    private string? _previousWord;
 
     public int SemicolonAt { get; private set; } = -1;
 
@@ -58,7 +60,8 @@ internal ref struct TransformQueryScanner(string text)
                 }
             }
 
-            if (!ScanToken(c, out error))
+            var tokenStart = _position;
+            if (!ScanToken(c, out error) || !CheckReadOnly(c, tokenStart, out error))
             {
                 return false;
             }
@@ -140,6 +143,22 @@ internal ref struct TransformQueryScanner(string text)
                 _position++;
                 return true;
         }
+    }
+
+    /// <summary>After each token: refuses words that would make the query write (<see cref="ReadOnlyCheck"/>).</summary>
+    private bool CheckReadOnly(char first, int start, out string error)
+    {
+        error = "";
+        var word = IsIdentifierStart(first) ? _text[start.._position] : null;
+        if (word is not null && ReadOnlyCheck.Refusal(word, _previousWord, _afterOpenParenthesis) is { } refusal)
+        {
+            error = Where(start, refusal);
+            return false;
+        }
+
+        _afterOpenParenthesis = first == '(';
+        _previousWord = word;
+        return true;
     }
 
     private readonly bool CheckFirstToken(out string error)

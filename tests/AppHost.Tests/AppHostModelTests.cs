@@ -26,6 +26,21 @@ public sealed class AppHostModelTests
         builder.GetResource<ContainerResource>("jupyter");
     }
 
+    [Fact]
+    public async Task ProcessingGetsTheAspireProfilesPortNotTheOneProcessingAloneUses()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+
+        // Act
+        var processing = builder.GetResource<ProjectResource>("processing");
+
+        // Assert: 5180 from the "aspire" launch profile; `dotnet run --project Processing` alone binds 5190.
+        var http = Assert.Single(processing.Annotations.OfType<EndpointAnnotation>(), endpoint => endpoint.Name == "http");
+        Assert.Equal(5180, http.Port);
+    }
+
     [Theory]
     [InlineData("postgres-password")]
     [InlineData("processing-api-key")]

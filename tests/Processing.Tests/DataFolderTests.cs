@@ -64,4 +64,29 @@ public sealed class DataFolderTests : IDisposable
         Assert.Null(swappedFile);
         Assert.Null(swappedFolder);
     }
+
+    [Fact]
+    public void AMissingFileSaysPathsAreRelativeToTheDataFolderAndWhichSettingNamesIt()
+    {
+        // Act
+        var message = DataFolder.MissingFileMessage(_data, "sub/missing.csv");
+
+        // Assert
+        Assert.StartsWith("There is no file 'sub/missing.csv' in the data folder.", message, StringComparison.Ordinal);
+        Assert.Contains("relative to the data folder", message, StringComparison.Ordinal);
+        Assert.Contains("Processing:DataDir", message, StringComparison.Ordinal);
+        Assert.Contains("Processing__DataDir", message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_data, message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Did you mean", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void APathThatRepeatsTheFolderNameGetsTheOneThatWasMeant()
+    {
+        // Act: as written from the repository root, "data/sub/x.csv", where the data folder is "data".
+        var message = DataFolder.MissingFileMessage(_data, "data/sub/x.csv");
+
+        // Assert
+        Assert.EndsWith("Did you mean 'sub/x.csv'?", message, StringComparison.Ordinal);
+    }
 }

@@ -220,6 +220,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
 
         // Assert
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains("Paths are relative to the data folder (the setting Processing:DataDir", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

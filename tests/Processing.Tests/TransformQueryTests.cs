@@ -15,6 +15,10 @@ public sealed class TransformQueryTests
     [InlineData("select E'it\\'s; fine' as x", "select E'it\\'s; fine' as x")]
     [InlineData("select 'it''s; fine' as x", "select 'it''s; fine' as x")]
     [InlineData("select a$b$c from t", "select a$b$c from t")]
+    [InlineData("select \"update\", \"delete\" from t", "select \"update\", \"delete\" from t")]
+    [InlineData("select substring(s for 2) as s from t", "select substring(s for 2) as s from t")]
+    [InlineData("select 'with d as (delete from x)' as s", "select 'with d as (delete from x)' as s")]
+    [InlineData("select inserted, updates from t", "select inserted, updates from t")]
     public void AcceptsOneSelectAndDropsATrailingSemicolon(string text, string body)
     {
         // Act
@@ -46,6 +50,13 @@ public sealed class TransformQueryTests
     [InlineData("select \"open", "quoted identifier")]
     [InlineData("select 1 /* open", "comment")]
     [InlineData("select $q$ open", "never closed")]
+    [InlineData("with d as (delete from x returning *) select * from d", "read-only SELECT: a data-modifying WITH ('AS (DELETE")]
+    [InlineData("with d as (insert into x values (1) returning *) select * from d", "data-modifying WITH ('AS (INSERT")]
+    [InlineData("WITH d AS MATERIALIZED ( /* c */ UPDATE x SET a = 1 RETURNING a) SELECT * FROM d", "data-modifying WITH ('AS (UPDATE")]
+    [InlineData("with s as (select 1), d as (merge into x using s on true when matched then delete) select 1", "data-modifying WITH ('AS (MERGE")]
+    [InlineData("select * from x for update", "read-only SELECT: a locking clause ('FOR UPDATE")]
+    [InlineData("select * from x for no key update", "locking clause")]
+    [InlineData("select * from x FOR SHARE", "locking clause ('FOR SHARE")]
     public void RefusesAnythingButOneCompleteSelect(string text, string expected)
     {
         // Act

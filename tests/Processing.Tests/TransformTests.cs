@@ -102,6 +102,41 @@ public sealed class TransformTests(ProcessingApp app) : IClassFixture<Processing
         Assert.Equal(0, await TestDatasets.StagingTablesAsync(app.ConnectionString));
     }
 
+    [Fact]
+    public async Task ATransformsChecksumHasTheSameFormAsAnUploadsChecksum()
+    {
+        // Arrange
+        var target = TestDatasets.NewName("sum");
+        const string Query = "select 1 as a";
+
+        // Act
+        var job = await app.TransformAndWaitAsync(target, Query);
+        var dataset = await app.GetAsync(target);
+
+        // Assert: sha256:{hex of the query text}, as an ingest's is sha256:{hex of the file}.
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Query))), dataset!.Checksum);
+    }
+
+    [Theory]
+    [InlineData("with d as (delete from {victim} returning *) select * from d")]
+    [InlineData("with d as (update {victim} set fare = 0 returning *) select * from d")]
+    [InlineData("select * from {victim} for update")]
+    public async Task AQueryThatWouldWriteIsRefusedAtSubmission(string template)
+    {
+        // Arrange
+        var victim = await CreateTripsAsync("ro");
+        var target = TestDatasets.NewName("ro");
+
+        // Act
+        using var response = await app.TransformAsync(target, template.Replace("{victim}", victim, StringComparison.Ordinal));
+
+        // Assert: 400 before any job, saying what a transform is; nothing was queued for the target.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("A transform must be one read-only SELECT", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await Sql.ScalarAsync<long>(app.ConnectionString, "SELECT count(*) FROM datastack.jobs WHERE args->>'dataset' = $1", target));
+    }
+
     [Theory]
     [InlineData("delete from {victim}")]
     [InlineData("drop table {victim}")]

@@ -23,7 +23,7 @@ import pytest
 DATABASE = "analytics"
 ROLE = "datastack"
 
-# The variables Aspire injects into the jupyter container (DESIGN.md, "The wiring contract").
+# The variables Aspire injects into the jupyter container (docs/apphost.md, "What each part receives").
 JUPYTER_CONTRACT = (
     "ConnectionStrings__analytics",
     "ANALYTICS_URI",

@@ -128,20 +128,20 @@ def test_settings_repr_hides_password_and_api_key():
 def test_uri_wins_over_connection_string():
     """ANALYTICS_URI is preferred when both database variables are set."""
     env = {"ANALYTICS_URI": "postgresql://u:p@from-uri:1/d", "ConnectionStrings__analytics": "Host=from-cs;Database=d"}
-    assert config.resolve(env=env).postgres.host == "from-uri"
+    assert config.resolve(env=env, processing=False).postgres.host == "from-uri"
 
 
 def test_connection_string_used_without_uri():
     """ConnectionStrings__analytics is used when ANALYTICS_URI is absent."""
     env = {"ConnectionStrings__analytics": "Host=from-cs;Port=7;Database=d"}
-    assert config.resolve(env=env).postgres.host == "from-cs"
+    assert config.resolve(env=env, processing=False).postgres.host == "from-cs"
 
 
 def test_processing_http_wins_over_service_discovery_variable():
     """PROCESSING_HTTP is preferred over services__processing__http__0; trailing '/' is dropped."""
     env = {"PROCESSING_HTTP": "http://a:1/", "services__processing__http__0": "http://b:2"}
-    assert config.resolve(env=env).processing_url == "http://a:1"
-    assert config.resolve(env={"services__processing__http__0": "http://b:2"}).processing_url == "http://b:2"
+    assert config.resolve(env=env, api_key="k", database=False).processing_url == "http://a:1"
+    assert config.resolve(env={"services__processing__http__0": "http://b:2"}, api_key="k", database=False).processing_url == "http://b:2"
 
 
 def test_explicit_arguments_override_environment():
@@ -156,7 +156,7 @@ def test_nothing_configured_names_every_variable():
     with pytest.raises(ConfigurationError) as e:
         config.resolve(env={})
     message = str(e.value)
-    for name in ("ANALYTICS_URI", "ConnectionStrings__analytics", "PROCESSING_HTTP", "services__processing__http__0"):
+    for name in ("ANALYTICS_URI", "ConnectionStrings__analytics", "PROCESSING_HTTP", "services__processing__http__0", "DATASTACK_API_KEY"):
         assert name in message
 
 

@@ -32,6 +32,7 @@ def test_extension_loads_and_reports_tracing_off_without_sdk(otel_absent, capsys
     shell.run_line_magic("load_ext", "datastack")
     out = capsys.readouterr().out
     assert "tracing off" in out and "OpenTelemetry SDK is not installed" in out
+    assert "))" not in out and out.count("(") == out.count(")")
     assert "sql" in shell.magics_manager.magics["cell"]
 
 
@@ -137,3 +138,14 @@ def test_shutdown_stops_the_spans_of_later_cells_and_flushes_earlier_ones(fake_o
     from datastack import tracing
 
     assert not tracing.state().enabled and "shutdown()" in tracing.state().reason
+
+
+def test_tracing_extra_installs_the_exporter_aspire_asks_for():
+    """pip install 'datastack[tracing]' brings the gRPC exporter (Aspire sets OTEL_EXPORTER_OTLP_PROTOCOL=grpc) and the HTTP one."""
+    import pathlib
+    import tomllib
+
+    pyproject = pathlib.Path(__file__).resolve().parents[2] / "Jupyter" / "datastack" / "pyproject.toml"
+    extra = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["optional-dependencies"]["tracing"]
+    assert "opentelemetry-exporter-otlp-proto-grpc" in extra
+    assert "opentelemetry-exporter-otlp-proto-http" in extra

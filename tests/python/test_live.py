@@ -248,6 +248,15 @@ def test_database_checks_the_password(stack):
     assert "cannot connect to PostgreSQL" in str(e.value) and stack.postgres.password not in str(e.value)
 
 
+def test_sql_resolves_dataset_names_as_a_transform_does(client, name):
+    """A bare dataset name means the same table in sql() as in a transform: schema datasets first."""
+    client.upload(pd.DataFrame({"a": [1, 2, 3]}), name)
+    client.transform(f"{name}_sum", f"select sum(a) as total from {name}")
+    assert client.sql(f"select count(*) as n from {name}").iloc[0]["n"] == 3
+    assert client.sql(f"select total from {name}_sum").iloc[0]["total"] == 6
+    assert client.sql("show search_path").iloc[0, 0].replace(" ", "") == "datasets,public"
+
+
 def test_sql_result_types_follow_postgres_types(client):
     """sql() maps bigint/boolean/double/timestamptz/numeric to pandas dtypes, nullable when NULLs appear."""
     frame = client.sql(

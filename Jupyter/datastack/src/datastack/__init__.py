@@ -3,7 +3,7 @@
     import datastack as ds
     client = ds.connect()
     client.upload(df, "events", mode="replace")
-    client.sql("select count(*) from datasets.events")
+    client.sql("select count(*) from events")   # bare names are datasets (search_path)
 
 In IPython, ``%load_ext datastack`` traces every cell and adds the ``%%sql`` magic.
 """
@@ -56,6 +56,8 @@ def connect(
     processing_url: str | None = None,
     api_key: str | None = None,
     *,
+    processing: bool = True,
+    database: bool = True,
     progress: bool = True,
 ) -> Client:
     """Create a client from the wiring contract; explicit arguments override the environment.
@@ -63,12 +65,15 @@ def connect(
     - ``analytics``: ``postgresql://`` URI or Npgsql connection string
       (default ``ANALYTICS_URI``, then ``ConnectionStrings__analytics``);
     - ``processing_url``: default ``PROCESSING_HTTP``, then ``services__processing__http__0``;
-    - ``api_key``: default ``DATASTACK_API_KEY``.
+    - ``api_key``: default ``DATASTACK_API_KEY`` (``""``: Processing runs without a key).
 
+    Raises :class:`ConfigurationError` at once, listing every setting that is missing. ``processing=False``
+    makes a SQL-only client (no Processing URL or key needed), ``database=False`` a Processing-only one.
     The client becomes the one the ``%%sql`` magic uses.
     """
     global _default
-    client = Client(config.resolve(analytics, processing_url, api_key), progress=progress)
+    settings = config.resolve(analytics, processing_url, api_key, processing=processing, database=database)
+    client = Client(settings, progress=progress)
     _default = client
     return client
 

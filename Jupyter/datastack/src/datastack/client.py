@@ -33,6 +33,8 @@ FILE_BLOCK = 1024 * 1024
 REQUEST_TIMEOUT = (10.0, 60.0)
 UPLOAD_TIMEOUT = (10.0, 600.0)
 WAIT_SLICE = 30
+# Unqualified names in sql() resolve in schema `datasets` first, then `public` (libpq startup option).
+SEARCH_PATH_OPTION = "-c search_path=datasets,public"
 
 
 class Client:
@@ -212,7 +214,7 @@ class Client:
         return profile_frame(self.dataset(name).profile)
 
     def transform(self, name: str, query: str, *, timeout: float | None = None, progress: bool | None = None) -> Dataset:
-        """Materialise ``query`` (a SELECT over ``datasets.*``) as dataset ``name``."""
+        """Materialise ``query`` (one read-only SELECT; bare names are datasets, as in sql()) as dataset ``name``."""
         _check_name(name)
         response = self._request("POST", f"/datasets/{name}/transform", json={"query": query})
         self.wait(Job.from_json(response.json()), timeout=timeout, progress=progress, desc=f"transform {name}")
@@ -280,6 +282,8 @@ class Client:
         Types follow the columns: bigint/int -> int64 (Int64 with NULLs), double -> float64,
         boolean -> bool (``boolean`` with NULLs), timestamp -> datetime64, timestamptz -> datetime64 UTC,
         numeric -> float64, everything else as Python objects. ``params`` uses psycopg placeholders (%s).
+        Dataset names need no schema, as in a transform: the connection's ``search_path`` is
+        ``datasets, public``, so ``select * from trips`` reads ``datasets.trips``.
         """
         conn = self._connection()
         with conn.cursor() as cur:
@@ -302,6 +306,8 @@ class Client:
         kwargs = pg.connect_kwargs()
         kwargs.setdefault("application_name", "datastack-jupyter")
         kwargs.setdefault("connect_timeout", 10)
+        # One naming rule everywhere: as in a transform, a bare dataset name means the table in `datasets`.
+        kwargs["options"] = SEARCH_PATH_OPTION
         try:
             self._pg = psycopg.connect(autocommit=True, **kwargs)
         except psycopg.OperationalError as e:

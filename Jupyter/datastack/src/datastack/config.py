@@ -1,6 +1,7 @@
 """The wiring contract: what Aspire injects into the jupyter container, parsed into settings.
 
-Only environment variables named in DESIGN.md are read; explicit arguments to connect() win.
+Only the variables of the wiring contract (docs/apphost.md, "What each part receives"; README.md, "The package on
+your laptop") are read; explicit arguments to connect() win.
 """
 
 from __future__ import annotations
@@ -262,33 +263,53 @@ def resolve(
     processing_url: str | None = None,
     api_key: str | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    processing: bool = True,
+    database: bool = True,
 ) -> Settings:
-    """Build Settings from explicit arguments and the environment (``os.environ`` by default)."""
+    """Build Settings from explicit arguments and the environment (``os.environ`` by default).
+
+    Everything needed is checked at once: one ConfigurationError lists every missing setting. ``processing=False``
+    (SQL only) needs no Processing URL or key; ``database=False`` (Processing only) needs no database;
+    ``api_key=""`` says on purpose that Processing runs without a key (``Processing__AllowAnonymous``).
+    """
     env = os.environ if env is None else env
-    postgres = resolve_postgres(analytics, env)
-    url, source = resolve_processing(processing_url, env)
-    key = api_key if api_key is not None else (env.get(API_KEY) or None)
-    if postgres is None and url is None:
-        raise ConfigurationError(
-            "datastack is not configured: set "
-            f"{ANALYTICS_URI} (postgresql://user:password@host:port/analytics) or {ANALYTICS_CONNECTION_STRING} "
-            f"(Host=..;Port=..;Username=..;Password=..;Database=analytics) for the database, and "
-            f"{PROCESSING_HTTP} or {PROCESSING_SERVICE} (http://host:port) for Processing, "
-            "or pass analytics=... / processing_url=... to connect(). Under Aspire these are injected into the jupyter container."
+    postgres = resolve_postgres(analytics, env) if database else None
+    url, source = resolve_processing(processing_url, env) if processing else (None, None)
+    key = (api_key if api_key is not None else (env.get(API_KEY) or None)) if processing else None
+    missing: list[str] = []
+    if database and postgres is None:
+        missing.append(
+            f"the database: set {ANALYTICS_URI} (postgresql://user:password@host:port/analytics) or "
+            f"{ANALYTICS_CONNECTION_STRING} (Host=..;Port=..;Username=..;Password=..;Database=analytics), or pass analytics=..."
         )
-    return Settings(url, postgres, key, source)
+    if processing and url is None:
+        missing.append(f"Processing: set {PROCESSING_HTTP} or {PROCESSING_SERVICE} (http://host:port), or pass processing_url=...")
+    if processing and api_key is None and key is None:
+        missing.append(
+            f"the API key: set {API_KEY} to the key Processing was given as Processing__ApiKey, or pass api_key=... "
+            '(api_key="" for a Processing started with Processing__AllowAnonymous=true)'
+        )
+    if missing:
+        raise ConfigurationError(
+            "datastack is not configured; missing:\n"
+            + "".join(f"  - {line}\n" for line in missing)
+            + "Under Aspire these are injected into the jupyter container. "
+            "For SQL only, connect(processing=False); for Processing only, connect(database=False)."
+        )
+    return Settings(url, postgres, key or None, source)
 
 
 def missing_postgres_message() -> str:
     return (
         f"no database configured: set {ANALYTICS_URI} (postgresql://user:password@host:port/analytics) "
         f"or {ANALYTICS_CONNECTION_STRING} (Host=..;Port=..;Username=..;Password=..;Database=analytics), "
-        "or pass analytics=... to connect()"
+        "or pass analytics=... to connect() (this client was made with database=False)"
     )
 
 
 def missing_processing_message() -> str:
     return (
         f"no Processing URL configured: set {PROCESSING_HTTP} or {PROCESSING_SERVICE} (http://host:port), "
-        "or pass processing_url=... to connect()"
+        "or pass processing_url=... to connect() (this client was made with processing=False)"
     )
