@@ -108,7 +108,7 @@ def test_a_key_passed_to_connect_in_the_cell_itself_is_masked(fake_otel):
     shell.run_line_magic("load_ext", "datastack")
     key = "unlabelled-" + KEY
     # Named so that no credential-looking pattern applies: only the registration by connect() masks it.
-    shell.run_cell(f"import datastack as ds\nk = {key!r}\nc = ds.connect(processing_url='http://p.invalid', api_key=k)")
+    shell.run_cell(f"import datastack as ds\nk = {key!r}\nc = ds.connect(processing_url='http://p.invalid', api_key=k, database=False)")
     spans = exported_spans()
     assert spans and all(key not in str(s.attributes) for s in spans)
 

@@ -151,7 +151,7 @@ def _configure(env: MutableMapping[str, str]) -> TracingState:
     except ImportError as e:
         failure = _import_failure(e, sdk_modules, env)
         if failure == "not installed":
-            failure += " (pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-grpc)"
+            failure += "; pip install 'datastack[tracing]'"
         return TracingState(False, f"the OpenTelemetry SDK is {failure}")
 
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
