@@ -27,6 +27,6 @@ JSON
 install -m 0755 /tmp/standin/start.sh /tmp/standin/start-notebook.py /tmp/standin/fix-permissions /usr/local/bin/
 install -D -m 0644 /tmp/standin/jupyter_server_config.py /etc/jupyter/jupyter_server_config.py
 mkdir -p /usr/local/bin/start-notebook.d /usr/local/bin/before-notebook.d "/home/$NB_USER/work"
-chown -R "$NB_UID:$NB_GID" "/home/$NB_USER"
+chown -R -h "$NB_UID:$NB_GID" "/home/$NB_USER" "$CONDA_DIR"
 NB_GID="$NB_GID" /usr/local/bin/fix-permissions "$CONDA_DIR" "/home/$NB_USER"
 rm -rf /tmp/standin
