@@ -20,6 +20,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
 DOCKERD_WAIT_SECONDS="${DOCKERD_WAIT_SECONDS:-60}"
+DOCKERD_ARGS="${DOCKERD_ARGS:-}" # extra dockerd options, split on spaces (e.g. a second daemon for a test)
 DOCKER_CLI_PLUGINS="${DOCKER_CLI_PLUGINS:-/usr/local/lib/docker/cli-plugins}"
 DATASTACK_BIN_DIR="${DATASTACK_BIN_DIR:-/usr/local/bin}" # where the trixie docker CLI is linked, if needed
 MIN_CLI_MAJOR=25
@@ -79,7 +80,8 @@ if docker info >/dev/null 2>&1; then
 else
     command -v dockerd >/dev/null || fail "dockerd is missing (package docker.io)"
     say "starting dockerd (log: $DOCKERD_LOG)"
-    nohup dockerd >>"$DOCKERD_LOG" 2>&1 &
+    # shellcheck disable=SC2086
+    nohup dockerd $DOCKERD_ARGS </dev/null >>"$DOCKERD_LOG" 2>&1 &
     dockerd_pid=$!
     deadline=$((SECONDS + DOCKERD_WAIT_SECONDS))
     until docker info >/dev/null 2>&1; do

@@ -1,30 +1,34 @@
 # Helpers sourced by install-docker.sh and build-standins.sh (not run on its own).
 # The Debian mirror is read from this machine's apt configuration: no host is written in the repository.
 
-# Prints the URI of the first apt source that serves Debian's main archive (a suite named bookworm,
-# trixie, stable, ... without -security), from deb822 *.sources files or one-line sources.list entries.
+# Prints the URI of the first enabled apt source that serves Debian's main archive: a suite named bookworm,
+# trixie, stable, ... (optionally -updates/-backports; never -security), from deb822 *.sources files or
+# one-line sources.list entries.
 debian_mirror() {
-    local uri
+    local uri suites='^(bookworm|trixie|forky|sid|stable|oldstable|testing|unstable)(-updates|-backports)?$'
     uri="$(
         {
             for f in /etc/apt/sources.list.d/*.sources; do
                 [ -f "$f" ] || continue
-                # deb822 stanzas are separated by blank lines; keep URIs whose Suites has no -security.
-                awk 'BEGIN { RS=""; FS="\n" }
-                     { uris=""; suites=""; enabled=1
+                # deb822 stanzas are separated by blank lines.
+                awk -v suites="$suites" 'BEGIN { RS = ""; FS = "\n" }
+                     { uris = ""; ok = 0; enabled = 1; types = ""
                        for (i = 1; i <= NF; i++) {
-                         if ($i ~ /^URIs:/)    { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
-                         if ($i ~ /^Suites:/)  { suites = $i }
+                         if ($i ~ /^URIs:/)  { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
+                         if ($i ~ /^Types:/) { types = $i }
                          if ($i ~ /^Enabled:[ \t]*no/) { enabled = 0 }
+                         if ($i ~ /^Suites:/) {
+                           line = $i; sub(/^Suites:[ \t]*/, "", line); n = split(line, w, /[ \t]+/)
+                           for (j = 1; j <= n; j++) if (w[j] ~ suites) ok = 1
+                         }
                        }
-                       if (enabled && uris != "" && suites !~ /-security/ && suites ~ /(bookworm|trixie|stable|testing|sid)/) {
-                         split(uris, u, /[ \t]+/); print u[1] } }' "$f"
+                       if (enabled && ok && uris != "" && types ~ /(^|[ \t])deb([ \t]|$)/) { split(uris, u, /[ \t]+/); print u[1] } }' "$f"
             done
             for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
                 [ -f "$f" ] || continue
-                awk '$1 == "deb" && $0 !~ /-security/ {
-                       for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { uri = $i; suite = $(i + 1); break }
-                       if (suite ~ /(bookworm|trixie|stable|testing|sid)/) print uri }' "$f"
+                awk -v suites="$suites" '$1 == "deb" {
+                       line = $0; sub(/^deb[ \t]+/, "", line); sub(/^\[[^]]*\][ \t]*/, "", line)
+                       split(line, w, /[ \t]+/); if (w[2] ~ suites) print w[1] }' "$f"
             done
         } | head -n 1
     )"
