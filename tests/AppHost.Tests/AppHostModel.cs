@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DataStack.AppHost.Tests;
@@ -17,8 +18,25 @@ internal static class AppHostModel
     {
         // `--operation publish` is what `--publisher manifest` and `aspire publish` switch on under the hood.
         string[] operationArgs = operation == DistributedApplicationOperation.Publish ? ["--operation", "publish"] : [];
-        return DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([.. operationArgs, .. args], cancellationToken);
+        return DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>([.. operationArgs, .. CommittedImageSettings.Value, .. args], cancellationToken);
     }
+
+    /// <summary>
+    /// The image settings as <c>AppHost/appsettings.json</c> commits them, passed as arguments so that the model
+    /// tests see the committed defaults even where the environment points the AppHost elsewhere (CI sets
+    /// <c>Images__Postgres</c> and friends to the local stand-ins for the stack tests). A test's own arguments
+    /// still win: they come later.
+    /// </summary>
+    private static Lazy<string[]> CommittedImageSettings { get; } = new(() =>
+    {
+        using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(Projects.AppHost.ProjectPath, "appsettings.json")));
+        return
+        [
+            .. from section in (string[])["Images", "Jupyter"]
+               from setting in settings.RootElement.GetProperty(section).EnumerateObject()
+               select $"--{section}:{setting.Name}={setting.Value.GetString()}",
+        ];
+    });
 
     public static T GetResource<T>(this IDistributedApplicationTestingBuilder builder, string name)
         where T : IResource =>
