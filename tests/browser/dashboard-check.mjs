@@ -92,7 +92,8 @@ function readOptions() {
 
 // The login token (and any other key=value secret) never reaches stdout or stderr.
 function redact(text) {
-  return String(text).replace(/\x1b\[[0-9;]*m/g, '').replace(/([?&](?:t|token|key|api[-_]?key|password)=)[^&\s"']+/gi, '$1<redacted>')
+  return String(text).replace(/\x1b\[[0-9;]*m/g, '')
+    .replace(/([?&](?:t|token|key|api[-_]?key|password)=)[^&\s"']+/gi, '$1<redacted>')
     .replace(/\b(token|password|api[-_]?key)(\s*[=:]\s*)\S+/gi, '$1$2<redacted>');
 }
 
@@ -104,10 +105,11 @@ class StepError extends Error {
   }
 }
 
-// One JSON object on stdout, keys in the documented order.
+// One JSON object on stdout, keys in the documented order; every string in it redacted.
 function printResult({ resources, trace, traces, console, unauthenticated, screenshots, error }) {
   const ordered = { resources, trace, traces, console, unauthenticated, screenshots, error };
-  process.stdout.write(`${redact(JSON.stringify(ordered, null, 2))}\n`);
+  const json = JSON.stringify(ordered, (_, value) => (typeof value === 'string' ? redact(value) : value), 2);
+  process.stdout.write(`${json}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
