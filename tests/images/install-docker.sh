@@ -20,7 +20,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
 DOCKERD_WAIT_SECONDS="${DOCKERD_WAIT_SECONDS:-60}"
-DOCKERD_ARGS="${DOCKERD_ARGS:-}" # extra dockerd options, split on spaces (e.g. a second daemon for a test)
+DOCKERD_ARGS="${DOCKERD_ARGS:-}" # extra dockerd options, split on spaces
 DOCKER_CLI_PLUGINS="${DOCKER_CLI_PLUGINS:-/usr/local/lib/docker/cli-plugins}"
 DATASTACK_BIN_DIR="${DATASTACK_BIN_DIR:-/usr/local/bin}" # where the trixie docker CLI is linked, if needed
 MIN_CLI_MAJOR=25
