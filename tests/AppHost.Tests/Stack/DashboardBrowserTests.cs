@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -20,10 +19,8 @@ public sealed class DashboardBrowserTests(StackFixture stack, ITestOutputHelper 
     {
         // Arrange: an upload, so that the dashboard has a trace to show.
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        using var http = stack.App.CreateHttpClient("processing", "http");
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.ApiKey);
-        using var csv = new StringContent("city,n\nOslo,1\nLima,2\n");
-        csv.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        using var http = ProcessingApi.CreateClient(stack);
+        using var csv = ProcessingApi.Csv("city,n\nOslo,1\nLima,2\n");
         using var upload = await http.PutAsync($"/datasets/browser_{Guid.NewGuid():N}"[..30] + "?mode=replace", csv, cts.Token);
         Assert.True(upload.IsSuccessStatusCode, $"upload answered {(int)upload.StatusCode}");
         var login = await stack.App.GetDashboardUrlAsync(cts.Token);

@@ -34,9 +34,18 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
         return [.. ReadSpans(document.RootElement.GetProperty("data"))];
     }
 
-    /// <summary>The structured logs' bodies and attributes of a resource, as raw JSON text.</summary>
-    public Task<string> GetLogsJsonAsync(string resource, CancellationToken cancellationToken) =>
-        http.GetStringAsync($"/api/telemetry/logs?resource={resource}&limit=1000", cancellationToken);
+    /// <summary>The <c>service.name</c> of every resource the dashboard holds structured logs of.</summary>
+    public async Task<HashSet<string>> GetLogServicesAsync(CancellationToken cancellationToken)
+    {
+        using var document = await http.GetFromJsonAsync<JsonDocument>("/api/telemetry/logs?limit=1000", cancellationToken)
+            ?? throw new InvalidOperationException("The dashboard answered no JSON.");
+        return document.RootElement.GetProperty("data").TryGetProperty("resourceLogs", out var resourceLogs)
+            ? [.. resourceLogs.EnumerateArray().Select(r => Attributes(r.GetProperty("resource")).GetValueOrDefault("service.name") ?? "")]
+            : [];
+    }
+
+    public Task<string> GetLogsJsonAsync(CancellationToken cancellationToken) =>
+        http.GetStringAsync("/api/telemetry/logs?limit=10000", cancellationToken);
 
     public Task<string> GetSpansJsonAsync(CancellationToken cancellationToken) =>
         http.GetStringAsync("/api/telemetry/spans?limit=5000", cancellationToken);

@@ -17,12 +17,17 @@ public sealed class DashboardTelemetryTests(StackFixture stack, ITestOutputHelpe
         using var dashboard = await DashboardTelemetry.CreateAsync(stack, cts.Token);
         var name = $"tr_{Guid.NewGuid():N}"[..20];
         var printed = await stack.RunPythonInJupyterAsync($$"""
-            import json, importlib.util
+            import json
             import pandas as pd
             import datastack as ds
             client = ds.connect(progress=False)
             uploaded = client.upload(pd.DataFrame({"x": [1, 2, 3]}), "{{name}}", mode="replace")
-            print(json.dumps({"trace": client.job(uploaded.job_id).trace_id, "sdk": importlib.util.find_spec("opentelemetry.sdk") is not None}))
+            try:
+                import opentelemetry.sdk
+                sdk = True
+            except ImportError:
+                sdk = False
+            print(json.dumps({"trace": client.job(uploaded.job_id).trace_id, "sdk": sdk}))
             """, cts.Token);
         using var result = JsonDocument.Parse(printed.Trim().Split('\n')[^1]);
         var traceId = result.RootElement.GetProperty("trace").GetString()!;
@@ -71,11 +76,10 @@ public sealed class DashboardTelemetryTests(StackFixture stack, ITestOutputHelpe
         using var dashboard = await DashboardTelemetry.CreateAsync(stack, cts.Token);
 
         // Act
-        var json = await dashboard.GetLogsJsonAsync("processing", cts.Token);
+        var services = await dashboard.GetLogServicesAsync(cts.Token);
 
         // Assert
-        using var document = JsonDocument.Parse(json);
-        Assert.True(document.RootElement.GetProperty("totalCount").GetInt32() > 0, json);
+        Assert.Contains("processing", services);
     }
 
     private static bool IsJobIngest(DashboardTelemetry.Span span) => span.Name == "job ingest";

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
 using DataStack.Testing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -18,12 +16,11 @@ public sealed class FaultTests(StackFixture stack)
     {
         // Arrange: a committed dataset.
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        using var http = ProcessingClient();
+        using var http = ProcessingApi.CreateClient(stack);
         var name = $"keep_{Guid.NewGuid():N}"[..20];
-        using var csv = new StringContent("id,v\n1,a\n2,b\n3,c\n");
-        csv.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        using var csv = ProcessingApi.Csv("id,v\n1,a\n2,b\n3,c\n");
         using var upload = await http.PutAsync($"/datasets/{name}?mode=replace", csv, cts.Token);
-        await WaitSucceededAsync(http, await ReadIdAsync(upload, cts.Token), cts.Token);
+        Assert.Equal("succeeded", await ProcessingApi.WaitForStatusAsync(http, await ProcessingApi.ReadJobIdAsync(upload, cts.Token), cts.Token));
         var postgresId = stack.GetResourceIds("postgres")[0];
 
         // Act: kill the container behind DCP's back, as a crash would.
@@ -40,7 +37,7 @@ public sealed class FaultTests(StackFixture stack)
 
         // Assert
         Assert.True(restart.Success, restart.Message);
-        var analytics = await stack.App.GetConnectionStringAsync("analytics", cts.Token) ?? throw new InvalidOperationException("no connection string");
+        var analytics = await stack.GetAnalyticsAsync(cts.Token);
         Assert.Equal(3L, await Sql.ScalarAsync<long>(analytics, $"select count(*) from datasets.{name}"));
         using var rows = await http.GetAsync($"/datasets/{name}/rows", cts.Token);
         Assert.True(rows.IsSuccessStatusCode, $"GET rows answered {(int)rows.StatusCode} after the restart");
@@ -51,13 +48,13 @@ public sealed class FaultTests(StackFixture stack)
     {
         // Arrange: long jobs, running on both replicas.
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        using var http = ProcessingClient();
-        var analytics = await stack.App.GetConnectionStringAsync("analytics", cts.Token) ?? throw new InvalidOperationException("no connection string");
+        using var http = ProcessingApi.CreateClient(stack);
+        var analytics = await stack.GetAnalyticsAsync(cts.Token);
         var jobs = new List<string>();
         for (var i = 0; i < 8; i++)
         {
             using var submit = await http.PostAsJsonAsync("/jobs", new { kind = "noop", args = new { durationMs = 6000 } }, cts.Token);
-            jobs.Add(await ReadIdAsync(submit, cts.Token));
+            jobs.Add(await ProcessingApi.ReadJobIdAsync(submit, cts.Token));
         }
 
         var owners = await WaitForOwnersAsync(analytics, jobs, cts.Token);
@@ -72,12 +69,12 @@ public sealed class FaultTests(StackFixture stack)
         var states = new List<string>();
         foreach (var job in jobs)
         {
-            states.Add(await WaitTerminalAsync(http, job, cts.Token));
+            states.Add(await ProcessingApi.WaitForStatusAsync(http, job, cts.Token));
         }
 
         // Assert
         Assert.All(states, state => Assert.Equal("succeeded", state));
-        Assert.True(await Sql.ScalarAsync<long>(analytics, "select count(*) from datastack.jobs where id::text = any($1) and attempts > 1", jobs.ToArray()) > 0,
+        Assert.True(await Sql.ScalarAsync<long>(analytics, "select count(*) from datastack.jobs where id::text = any($1) and attempts > 1", [jobs.ToArray()]) > 0,
             "no job was taken over from the killed replica");
     }
 
@@ -86,7 +83,7 @@ public sealed class FaultTests(StackFixture stack)
     {
         while (true)
         {
-            var rows = await Sql.RowsAsync(analytics, "select distinct lease_owner from datastack.jobs where id::text = any($1) and status = 'running'", jobs.ToArray());
+            var rows = await Sql.RowsAsync(analytics, "select distinct lease_owner from datastack.jobs where id::text = any($1) and status = 'running'", [jobs.ToArray()]);
             var owners = rows.Select(row => (string)row[0]!).ToList();
             if (owners.Select(owner => owner.Split('/')[1]).Distinct().Count() >= 2)
             {
@@ -95,52 +92,5 @@ public sealed class FaultTests(StackFixture stack)
 
             await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
         }
-    }
-
-    private HttpClient ProcessingClient()
-    {
-        var http = stack.App.CreateHttpClient("processing", "http");
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.ApiKey);
-        return http;
-    }
-
-    private static async Task WaitSucceededAsync(HttpClient http, string jobId, CancellationToken cancellationToken) =>
-        Assert.Equal("succeeded", await WaitTerminalAsync(http, jobId, cancellationToken));
-
-    /// <summary>Waits (server side, LISTEN/NOTIFY) until the job ends; another replica may answer the request.</summary>
-    private static async Task<string> WaitTerminalAsync(HttpClient http, string jobId, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            try
-            {
-                using var response = await http.GetAsync($"/jobs/{jobId}/wait?timeout=30", cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    using var job = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-                    var status = job.RootElement.GetProperty("status").GetString()!;
-                    if (status is "succeeded" or "failed" or "cancelled")
-                    {
-                        return status;
-                    }
-
-                    continue;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // The request went to the replica that was just killed; the proxy sends the next one elsewhere.
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
-        }
-    }
-
-    private static async Task<string> ReadIdAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-        Assert.True(response.IsSuccessStatusCode, document.RootElement.ToString());
-        var id = document.RootElement.GetProperty("id");
-        return id.ValueKind == JsonValueKind.String ? id.GetString()! : id.GetRawText();
     }
 }

@@ -44,8 +44,7 @@ public sealed class NotebookAcrossContainersTests(StackFixture stack)
         Assert.Equal(3, result.RootElement.GetProperty("profiled_columns").GetInt32());
 
         // ... is what PostgreSQL holds, read from the host.
-        var analytics = await stack.App.GetConnectionStringAsync("analytics", cts.Token)
-            ?? throw new InvalidOperationException("analytics has no connection string");
+        var analytics = await stack.GetAnalyticsAsync(cts.Token);
         Assert.Equal(1000L, await Sql.ScalarAsync<long>(analytics, $"select count(*) from datasets.{name}"));
         Assert.Equal(500L, await Sql.ScalarAsync<long>(analytics, $"select n from datasets.{name}_by_city where city = 'Oslo'"));
         Assert.Equal("bigint", await Sql.ScalarAsync<string>(analytics, "select data_type from information_schema.columns where table_schema = 'datasets' and table_name = $1 and column_name = 'id'", name));

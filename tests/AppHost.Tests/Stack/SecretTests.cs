@@ -37,7 +37,7 @@ public sealed class SecretTests(StackFixture stack)
 
         // Act
         var spans = await dashboard.GetSpansJsonAsync(cts.Token);
-        var logs = await dashboard.Http.GetStringAsync("/api/telemetry/logs?limit=10000", cts.Token);
+        var logs = await dashboard.GetLogsJsonAsync(cts.Token);
 
         // Assert
         Assert.Contains("\"resourceSpans\"", spans, StringComparison.Ordinal);

@@ -100,6 +100,10 @@ public sealed class StackFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The connection string of <c>analytics</c>, for checks made from the host straight in PostgreSQL.</summary>
+    public async Task<string> GetAnalyticsAsync(CancellationToken cancellationToken) =>
+        await App.GetConnectionStringAsync("analytics", cancellationToken) ?? throw new InvalidOperationException("analytics has no connection string.");
+
     /// <summary>The ids of the running instances of <paramref name="resourceName"/> (one per replica).</summary>
     public IReadOnlyList<string> GetResourceIds(string resourceName) =>
         [.. _resourceIds.Where(pair => pair.Value == resourceName).Select(pair => pair.Key).Order(StringComparer.Ordinal)];

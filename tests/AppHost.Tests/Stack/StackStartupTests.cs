@@ -1,6 +1,6 @@
-using Xunit.Abstractions;
 using System.Net;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Xunit.Abstractions;
 
 namespace DataStack.AppHost.Tests.Stack;
 
@@ -37,7 +37,7 @@ public sealed class StackStartupTests(StackFixture stack, ITestOutputHelper outp
 
         // Act
         using var withToken = await http.GetAsync($"/lab?token={stack.JupyterToken}", cts.Token);
-        using var withoutToken = await http.GetAsync("/api/contents", cts.Token);
+        using var withoutToken = await http.GetAsync("/api/kernels", cts.Token);
 
         // Assert
         Assert.Equal(HttpStatusCode.OK, withToken.StatusCode);

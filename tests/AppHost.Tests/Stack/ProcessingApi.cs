@@ -1,0 +1,71 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace DataStack.AppHost.Tests.Stack;
+
+/// <summary>
+/// Processing's HTTP API as the stack tests use it: a client with the run's key, job ids, waiting for a job.
+/// </summary>
+internal static class ProcessingApi
+{
+    /// <summary>A client for the <c>processing</c> endpoint (DCP's proxy in front of every replica), with the API key.</summary>
+    public static HttpClient CreateClient(StackFixture stack)
+    {
+        var http = stack.App.CreateHttpClient("processing", "http");
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stack.ApiKey);
+        return http;
+    }
+
+    public static StringContent Csv(string text)
+    {
+        var content = new StringContent(text);
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        return content;
+    }
+
+    /// <summary>The job id of a <c>202 Accepted</c> answer; anything else fails with the answer's body.</summary>
+    public static async Task<string> ReadJobIdAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {body}");
+        using var document = JsonDocument.Parse(body);
+        return IdOf(document.RootElement);
+    }
+
+    public static string IdOf(JsonElement job) =>
+        job.GetProperty("id") is { ValueKind: JsonValueKind.String } id ? id.GetString()! : job.GetProperty("id").GetRawText();
+
+    /// <summary>
+    /// Waits until the job ends (server side: <c>/jobs/{id}/wait</c> answers on LISTEN/NOTIFY) and returns it.
+    /// A request that reaches a replica that was just killed is sent again; the proxy picks another.
+    /// </summary>
+    public static async Task<JsonElement> WaitForJobAsync(HttpClient http, string jobId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync($"/jobs/{jobId}/wait?timeout=30", cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    using var job = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+                    if (job.RootElement.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled")
+                    {
+                        return job.RootElement.Clone();
+                    }
+
+                    continue;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Connection refused or reset by a replica that is gone.
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+    }
+
+    public static async Task<string> WaitForStatusAsync(HttpClient http, string jobId, CancellationToken cancellationToken) =>
+        (await WaitForJobAsync(http, jobId, cancellationToken)).GetProperty("status").GetString()!;
+}
