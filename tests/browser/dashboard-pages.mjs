@@ -120,22 +120,42 @@ function readResourceStates(selectors) {
   return states;
 }
 
+// A resource with replicas has one row per replica, named "<name>-<8 letters or digits>".
+function replicaPattern(name) {
+  return `${escapeRegExp(name)}(?:-[a-z0-9]{8})?`;
+}
+
+// The rows of one resource (all its replicas), folded into one state: ready only when every row is.
+function foldReplicas(states, name) {
+  const pattern = new RegExp(`^${replicaPattern(name)}$`);
+  const rows = Object.entries(states).filter(([row]) => pattern.test(row)).map(([, s]) => s);
+  const notReady = rows.find((s) => !(s.state === 'Running' && s.health === 'Healthy'));
+  const shown = notReady ?? rows[0];
+  return shown ? { ...shown, replicas: rows.length } : undefined;
+}
+
 export async function waitForResources(page, names, timeoutMs) {
   const until = Date.now() + timeoutMs;
   const ready = (s) => s?.state === 'Running' && s.health === 'Healthy';
   // Locator waits only (the page's content security policy forbids evaluating strings): each named row's State
   // text becomes exactly "Running" (healthy), or "Failed to start" (no point waiting longer).
   for (const name of names) {
-    const nameCell = page.getByRole('gridcell', { name: new RegExp(`^[^:]+: ${escapeRegExp(name)}$`) });
-    const state = page.locator(SELECTORS.gridRow).filter({ has: nameCell }).locator(SELECTORS.stateText)
-      .filter({ hasText: /^(Running|Failed to start)$/ });
-    if (!(await waitVisible(page, state, until, 'resources'))) {
+    const nameCell = page.getByRole('gridcell', { name: new RegExp(`^[^:]+: ${replicaPattern(name)}$`) });
+    const rows = page.locator(SELECTORS.gridRow).filter({ has: nameCell });
+    const state = rows.locator(SELECTORS.stateText).filter({ hasText: /^(Running|Failed to start)$/ });
+    if (!(await waitVisible(page, state.first(), until, 'resources'))) {
+      break;
+    }
+    // Every replica, not just the first one seen.
+    const count = await rows.count();
+    if (!(await waitVisible(page, state.nth(count - 1), until, 'resources'))) {
       break;
     }
   }
-  const states = await page.evaluate(readResourceStates, SELECTORS);
+  const rowStates = await page.evaluate(readResourceStates, SELECTORS);
+  const states = Object.fromEntries(names.map((n) => [n, foldReplicas(rowStates, n)]));
   const seen = Object.fromEntries(names.map((n) => [n, { state: states[n]?.state ?? null,
-    health: states[n]?.health ?? null }]));
+    health: states[n]?.health ?? null, replicas: states[n]?.replicas ?? 0 }]));
   const notReady = names.filter((n) => !ready(states[n]));
   if (notReady.length > 0) {
     const failed = notReady.filter((n) => states[n]?.state === 'Failed to start');

@@ -72,8 +72,16 @@ public sealed class FaultTests(StackFixture stack)
             states.Add(await ProcessingApi.WaitForStatusAsync(http, job, cts.Token));
         }
 
+        // The dashboard shows the dead replica as ended; its Start command brings it back for the tests after this one.
+        var dead = await stack.App.ResourceNotifications.WaitForResourceAsync(
+            "processing", e => e.Snapshot.State?.Text is "Finished" or "Exited", cts.Token);
+        var start = await stack.App.ResourceCommands.ExecuteCommandAsync(dead.ResourceId, KnownResourceCommands.StartCommand, cts.Token);
+        await stack.App.ResourceNotifications.WaitForResourceAsync(
+            "processing", e => e.ResourceId == dead.ResourceId && e.Snapshot.HealthStatus == HealthStatus.Healthy, cts.Token);
+
         // Assert
         Assert.All(states, state => Assert.Equal("succeeded", state));
+        Assert.True(start.Success, start.Message);
         Assert.True(await Sql.ScalarAsync<long>(analytics, "select count(*) from datastack.jobs where id::text = any($1) and attempts > 1", [jobs.ToArray()]) > 0,
             "no job was taken over from the killed replica");
     }

@@ -33,11 +33,13 @@ public sealed class StackStartupTests(StackFixture stack, ITestOutputHelper outp
     {
         // Arrange
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        // Two clients: the token's login cookie must not reach the request made without it.
         using var http = stack.App.CreateHttpClient("jupyter", "http");
+        using var stranger = stack.App.CreateHttpClient("jupyter", "http");
 
         // Act
         using var withToken = await http.GetAsync($"/lab?token={stack.JupyterToken}", cts.Token);
-        using var withoutToken = await http.GetAsync("/api/kernels", cts.Token);
+        using var withoutToken = await stranger.GetAsync("/api/kernels", cts.Token);
 
         // Assert
         Assert.Equal(HttpStatusCode.OK, withToken.StatusCode);
