@@ -33,7 +33,6 @@ public sealed class DashboardBrowserTests(StackFixture stack, ITestOutputHelper 
                 "--login-url", login.AbsoluteUri,
                 "--out", screenshots,
                 "--trace", "PUT /datasets/",
-                "--trace", "job ingest",
                 "--resources", string.Join(',', StackFixture.ContractResources),
                 "--console-resource", "jupyter",
                 "--console-contains", "is running at",
@@ -57,8 +56,8 @@ public sealed class DashboardBrowserTests(StackFixture stack, ITestOutputHelper 
 
         Assert.True(root.GetProperty("trace").GetProperty("found").GetBoolean());
         Assert.Contains(root.GetProperty("trace").GetProperty("spans").EnumerateArray(), span => span.GetProperty("resource").GetString()!.StartsWith("processing", StringComparison.Ordinal));
-        var jobTrace = root.GetProperty("traces").EnumerateArray().Last();
-        Assert.Contains(jobTrace.GetProperty("spans").EnumerateArray(), span => span.GetProperty("name").GetString() == "job ingest");
+        // The job runs in the request's trace (Processing__JobTraceMode=Child, the default): one waterfall.
+        Assert.Contains(root.GetProperty("trace").GetProperty("spans").EnumerateArray(), span => span.GetProperty("name").GetString() == "job ingest");
         Assert.True(root.GetProperty("console").GetProperty("lines").GetInt32() > 0);
         Assert.True(root.GetProperty("unauthenticated").GetProperty("onLoginPage").GetBoolean());
         Assert.All(stack.Secrets.Where(secret => secret != stack.DashboardApiKey), secret => Assert.DoesNotContain(secret, stdout, StringComparison.Ordinal));

@@ -33,9 +33,10 @@ public sealed class StackStartupTests(StackFixture stack, ITestOutputHelper outp
     {
         // Arrange
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        // Two clients: the token's login cookie must not reach the request made without it.
-        using var http = stack.App.CreateHttpClient("jupyter", "http");
-        using var stranger = stack.App.CreateHttpClient("jupyter", "http");
+        // Two clients of their own (the testing HttpClients share one handler and so its cookies): the login
+        // cookie the token earns must not reach the request made without it.
+        using var http = new HttpClient { BaseAddress = stack.App.GetEndpoint("jupyter", "http") };
+        using var stranger = new HttpClient { BaseAddress = stack.App.GetEndpoint("jupyter", "http") };
 
         // Act
         using var withToken = await http.GetAsync($"/lab?token={stack.JupyterToken}", cts.Token);
