@@ -137,11 +137,7 @@ public sealed class CsvReader : IDisposable
         {
             if (_buffer.Length >= MaxRecordBytes)
             {
-                throw new IngestFormatException(
-                    "record_too_large",
-                    $"Record {RecordNumber + 1} is larger than {MaxRecordBytes / (1 << 20)} MiB.",
-                    RecordNumber + 1,
-                    byteOffset: _bufferOffset);
+                throw CsvErrors.RecordTooLarge(RecordNumber + 1, _bufferOffset);
             }
 
             var larger = ArrayPool<byte>.Shared.Rent(Math.Min(_buffer.Length * 2, MaxRecordBytes));
@@ -210,7 +206,7 @@ public sealed class CsvReader : IDisposable
         {
             if (fieldCount == MaxColumns)
             {
-                throw Error("too_many_columns", $"Record {recordNumber} has more than {MaxColumns} fields (PostgreSQL's column limit).", recordNumber, fieldCount + 1);
+                throw CsvErrors.TooManyColumns(recordNumber, fieldCount + 1, RecordOffset);
             }
 
             int fieldStart, fieldLength, next;
@@ -231,7 +227,7 @@ public sealed class CsvReader : IDisposable
                             return false;
                         }
 
-                        throw Error("unterminated_quote", $"Record {recordNumber}, field {fieldCount + 1}: a quoted field is not closed before the end of the file.", recordNumber, fieldCount + 1);
+                        throw CsvErrors.UnterminatedQuote(recordNumber, fieldCount + 1, RecordOffset);
                     }
 
                     var quote = search + found;
@@ -256,7 +252,7 @@ public sealed class CsvReader : IDisposable
                 next = closing + 1;
                 if (next < end && buffer[next] != _delimiter && buffer[next] is not (Cr or Lf))
                 {
-                    throw Error("text_after_quote", $"Record {recordNumber}, field {fieldCount + 1}: text follows the closing quote of a quoted field (quotes inside a field must be doubled).", recordNumber, fieldCount + 1);
+                    throw CsvErrors.TextAfterQuote(recordNumber, fieldCount + 1, RecordOffset);
                 }
             }
             else
@@ -328,24 +324,20 @@ public sealed class CsvReader : IDisposable
         }
         else if (fieldCount != _expectedFieldCount)
         {
-            throw Error(
-                "ragged_row",
-                $"Record {recordNumber} has {fieldCount} fields; the first record has {_expectedFieldCount}.",
-                recordNumber,
-                Math.Min(fieldCount, _expectedFieldCount) + 1);
+            throw CsvErrors.RaggedRow(recordNumber, fieldCount, _expectedFieldCount, RecordOffset);
         }
 
         // One vectorised pass over the whole record; only on failure look for the field that holds the problem.
         if (!Utf8.IsValid(record))
         {
             var field = FirstField(fieldCount, span => !Utf8.IsValid(span));
-            throw Error("invalid_utf8", $"Record {recordNumber}, field {field}: the bytes are not valid UTF-8 (save the file as UTF-8).", recordNumber, field);
+            throw CsvErrors.InvalidUtf8(recordNumber, field, RecordOffset);
         }
 
         if (record.Contains((byte)0))
         {
             var field = FirstField(fieldCount, span => span.Contains((byte)0));
-            throw Error("nul_byte", $"Record {recordNumber}, field {field}: contains a NUL byte, which PostgreSQL text cannot store.", recordNumber, field);
+            throw CsvErrors.NulByte(recordNumber, field, RecordOffset);
         }
     }
 
@@ -381,7 +373,7 @@ public sealed class CsvReader : IDisposable
     {
         if (length > MaxFieldBytes)
         {
-            throw Error("field_too_large", $"Record {recordNumber}, field {fieldIndex + 1} is larger than {MaxFieldBytes / (1 << 20)} MiB.", recordNumber, fieldIndex + 1);
+            throw CsvErrors.FieldTooLarge(recordNumber, fieldIndex + 1, RecordOffset);
         }
     }
 
@@ -401,6 +393,6 @@ public sealed class CsvReader : IDisposable
         return write;
     }
 
-    private IngestFormatException Error(string code, string message, long recordNumber, int column) =>
-        new(code, message, recordNumber, column, _bufferOffset + _start);
+    /// <summary>Where the record being read starts in the file.</summary>
+    private long RecordOffset => _bufferOffset + _start;
 }

@@ -7,24 +7,25 @@ import os
 import re
 import time
 import uuid
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 import requests
 
 from . import columns, config, redaction, tracing
 from .errors import (
-    AuthenticationError,
     ConfigurationError,
     ConflictError,
     DataStackError,
     JobFailed,
     JobTimeout,
     NotFoundError,
-    ProcessingError,
     ProcessingUnreachable,
 )
+from .frames import frame_from_rows, profile_frame
+from .http_errors import error_from_response, unreachable_reason
 from .models import Dataset, Job
+from .progress import advance, counting, progress_bar
 
 DATASET_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MODES = ("fail", "replace", "append")
@@ -142,10 +143,10 @@ class Client:
                 f"dataset '{name}' exists ({existing.row_count} rows); pass mode='replace' or mode='append'",
             )
 
-        bar = _progress_bar(show, desc=f"upload {name}", total=size, unit="B", unit_scale=True, unit_divisor=1024)
+        bar = progress_bar(show, desc=f"upload {name}", total=size, unit="B", unit_scale=True, unit_divisor=1024)
         try:
             if bar is not None:
-                body = _counting(body, bar.update)
+                body = counting(body, bar.update)
             response = self._request(
                 "PUT",
                 f"/datasets/{name}",
@@ -248,9 +249,9 @@ class Client:
         current = job if isinstance(job, Job) else self.job(job)
         show = self.progress if progress is None else progress
         deadline = None if timeout is None else time.monotonic() + timeout
-        bar = None if current.done else _progress_bar(show, desc=desc or f"{current.kind} {current.id}", total=total, unit=" rows")
+        bar = None if current.done else progress_bar(show, desc=desc or f"{current.kind} {current.id}", total=total, unit=" rows")
         try:
-            _advance(bar, current)
+            advance(bar, current)
             while not current.done:
                 if deadline is None:
                     slice_s = WAIT_SLICE
@@ -266,7 +267,7 @@ class Client:
                     timeout=(REQUEST_TIMEOUT[0], slice_s + 30),
                 )
                 current = Job.from_json(response.json())
-                _advance(bar, current)
+                advance(bar, current)
         finally:
             if bar is not None:
                 bar.close()
@@ -348,44 +349,12 @@ class Client:
         try:
             response = self._http.request(method, url, params=params, json=json, data=data, headers=all_headers, timeout=timeout)
         except requests.exceptions.RequestException as e:
-            error = ProcessingUnreachable(base, _reason(e, timeout))
+            error = ProcessingUnreachable(base, unreachable_reason(e, timeout))
             error.original = e  # type: ignore[attr-defined]
             raise error from None
         if response.status_code >= 400:
-            raise self._error(method, path, response)
+            raise error_from_response(method, path, response, api_key_set=bool(self._settings.api_key))
         return response
-
-    def _error(self, method: str, path: str, response: requests.Response) -> ProcessingError:
-        title = detail = None
-        errors: dict[str, Any] | None = None
-        content_type = response.headers.get("Content-Type", "")
-        if "json" in content_type:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict):
-                title = body.get("title")
-                detail = body.get("detail")
-                errors = body.get("errors") if isinstance(body.get("errors"), dict) else None
-        if title is None:
-            title = response.reason or None
-        if detail is None and "json" not in content_type:
-            text = response.text.strip()
-            detail = text[:300] if text else None
-        status = response.status_code
-        if status in (401, 403):
-            hint = (
-                f"{config.API_KEY} is not set; Processing requires it"
-                if not self._settings.api_key
-                else f"the key from {config.API_KEY} (or api_key=...) was refused"
-            )
-            return AuthenticationError(method, path, status, title, detail, errors, hint)
-        if status == 404:
-            return NotFoundError(method, path, status, title, detail, errors)
-        if status == 409:
-            return ConflictError(method, path, status, title, detail, errors)
-        return ProcessingError(method, path, status, title, detail, errors)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -414,116 +383,3 @@ def _read_blocks(path: str) -> Iterator[bytes]:
             if not block:
                 return
             yield block
-
-
-def _counting(chunks: Iterable[bytes], update: Callable[[int], Any]) -> Iterator[bytes]:
-    for chunk in chunks:
-        yield chunk
-        update(len(chunk))
-
-
-def _reason(e: requests.exceptions.RequestException, timeout: tuple[float, float]) -> str:
-    text = str(e)
-    if isinstance(e, requests.exceptions.ConnectTimeout):
-        return f"no connection within {timeout[0]:g} s"
-    if isinstance(e, requests.exceptions.ReadTimeout):
-        return f"no answer within {timeout[1]:g} s"
-    if "Connection refused" in text or "ECONNREFUSED" in text:
-        return "connection refused (is the processing service running?)"
-    if "Name or service not known" in text or "nodename nor servname" in text or "NameResolution" in text or "getaddrinfo" in text:
-        return "host name not found"
-    if "Connection aborted" in text or "Broken pipe" in text or "reset by peer" in text:
-        return "the connection was closed while talking to the server"
-    if isinstance(e, requests.exceptions.SSLError):
-        return "TLS error: " + text[:200]
-    return f"{type(e).__name__}: {text[:200]}"
-
-
-def _progress_bar(show: bool, **kwargs: Any) -> Any:
-    """A tqdm bar: the widget flavour in a Jupyter kernel with ipywidgets, the text one elsewhere."""
-    if not show:
-        return None
-    kwargs.setdefault("mininterval", 0.5)
-    kwargs.setdefault("leave", True)
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        if shell is not None and "IPKernelApp" in shell.config:
-            import ipywidgets  # noqa: F401  (tqdm.notebook needs it)
-            from tqdm.notebook import tqdm as notebook_tqdm
-
-            return notebook_tqdm(**kwargs)
-    except Exception:
-        pass
-    from tqdm.std import tqdm as text_tqdm
-
-    return text_tqdm(**kwargs)
-
-
-def _advance(bar: Any, job: Job) -> None:
-    if bar is None:
-        return
-    if job.rows is not None and job.rows > bar.n:
-        bar.update(job.rows - bar.n)
-    postfix = {"status": job.status}
-    if job.bytes:
-        postfix["MB"] = f"{job.bytes / 1e6:.1f}"
-    bar.set_postfix(postfix, refresh=False)
-    if job.done and bar.total is None:
-        bar.total = bar.n
-    bar.refresh()
-
-
-# ---------------------------------------------------------------------- result frames
-
-_INT_OIDS = {20, 21, 23, 26}
-_FLOAT_OIDS = {700, 701, 1700}
-_BOOL_OID = 16
-_TIMESTAMP_OID = 1114
-_TIMESTAMPTZ_OID = 1184
-
-
-def frame_from_rows(description: Any, rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    """Build a DataFrame with dtypes chosen from the PostgreSQL column types (see Client.sql)."""
-    names = [d.name for d in description]
-    data: dict[int, pd.Series] = {}
-    for i, d in enumerate(description):
-        values = [row[i] for row in rows]
-        data[i] = _column(d.type_code, values)
-    frame = pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
-    frame.columns = names
-    return frame
-
-
-def _column(oid: int, values: list[Any]) -> pd.Series:
-    has_null = any(v is None for v in values)
-    try:
-        if oid in _INT_OIDS:
-            return pd.Series(values, dtype="Int64" if has_null else "int64")
-        if oid in _FLOAT_OIDS:
-            return pd.Series([None if v is None else float(v) for v in values], dtype="float64")
-        if oid == _BOOL_OID:
-            return pd.Series(values, dtype="boolean" if has_null else "bool")
-        if oid == _TIMESTAMP_OID:
-            return pd.Series(pd.to_datetime(values))
-        if oid == _TIMESTAMPTZ_OID:
-            return pd.Series(pd.to_datetime(values, utc=True))
-    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
-        pass  # e.g. dates outside pandas' range: keep the Python objects
-    return pd.Series(values, dtype=object)
-
-
-def profile_frame(profile: dict[str, Any] | None) -> pd.DataFrame:
-    """Processing's profile JSON as a DataFrame indexed by column name."""
-    if not profile:
-        raise DataStackError("the dataset has no profile yet")
-    columns = profile.get("columns") or []
-    order = ["name", "type", "count", "nulls", "distinct", "min", "max", "mean", "stddev", "top"]
-    frame = pd.DataFrame(columns)
-    frame = frame[[c for c in order if c in frame.columns] + [c for c in frame.columns if c not in order]]
-    if "name" in frame.columns:
-        frame = frame.set_index("name")
-    frame.attrs["row_count"] = profile.get("rowCount")
-    frame.attrs["computed_at"] = profile.get("computedAt")
-    return frame

@@ -1,0 +1,27 @@
+using DataStack.Processing.Jobs;
+
+namespace DataStack.Processing.Tests.Infrastructure;
+
+/// <summary>What the ingest tests read back from PostgreSQL about a dataset, and their setup upload.</summary>
+internal static class IngestQueries
+{
+    /// <summary>Uploads <paramref name="csv"/> as <paramref name="name"/> and fails the test unless the job succeeds.</summary>
+    public static async Task UploadOkAsync(this ProcessingApp app, string name, string csv)
+    {
+        var job = await app.UploadAndWaitAsync(name, csv);
+        Assert.True(job.Status == JobStatus.Succeeded, $"Setting up {name} failed: {job.Error?.Code} {job.Error?.Message}");
+    }
+
+    /// <summary>Each column's name and type, as PostgreSQL reports them, in order.</summary>
+    public static async Task<List<object?[]>> ColumnTypesAsync(this ProcessingApp app, string name) => await Sql.RowsAsync(
+        app.ConnectionString,
+        $"SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'datasets' AND table_name = '{name}' ORDER BY ordinal_position");
+
+    public static async Task<object?[]> CatalogEntryAsync(this ProcessingApp app, string name) => (await Sql.RowsAsync(
+        app.ConnectionString,
+        $"SELECT columns::text, row_count, source, checksum, created_at, updated_at, job_id FROM datastack.datasets WHERE name = '{name}'")).Single();
+
+    public static async Task<List<object?[]>> StagingTablesAsync(this ProcessingApp app, string name) => await Sql.RowsAsync(
+        app.ConnectionString,
+        $"SELECT tablename::text FROM pg_tables WHERE schemaname = 'datasets' AND tablename LIKE '{name}\\_\\_ingest\\_%'");
+}
