@@ -2,8 +2,6 @@ using System.Text.Json;
 using DataStack.Processing.Http;
 using DataStack.Processing.Ingest;
 using DataStack.Processing.Jobs;
-using DataStack.Processing.Telemetry;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -11,7 +9,7 @@ using Microsoft.Net.Http.Headers;
 namespace DataStack.Processing.Datasets;
 
 /// <summary><c>/datasets</c>: upload, ingest, profile, transform, and the catalog.</summary>
-public static partial class DatasetEndpoints
+public static class DatasetEndpoints
 {
     /// <summary>Header that makes a submission safe to retry: the same key never queues a second job.</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
@@ -64,10 +62,10 @@ public static partial class DatasetEndpoints
     }
 
     /// <summary>
-    /// Streams the request body to a spool file in the data folder (never into memory), then queues an
-    /// ingest job for it. The body is limited to <c>Processing:MaxUploadBytes</c> (413 beyond). A CSV body
-    /// gets ingest's first pass while it is received; a body in the columns format (docs/columns-format.md)
-    /// needs none, its job reads it once.
+    /// Checks the upload, has <see cref="UploadSpool"/> write the body to a spool file in the data folder (never
+    /// into memory), then queues an ingest job for it. The body is limited to <c>Processing:MaxUploadBytes</c>
+    /// (413 beyond). A CSV body gets ingest's first pass while it is received; a body in the columns format
+    /// (docs/columns-format.md) needs none, its job reads it once.
     /// </summary>
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> UploadDataset(
         string name,
@@ -89,10 +87,7 @@ public static partial class DatasetEndpoints
         var format = IsColumnsContentType(request.ContentType) ? IngestFormat.Columns : IngestFormat.Csv;
         if (format == IngestFormat.Csv && !IsCsvContentType(request.ContentType))
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status415UnsupportedMediaType,
-                title: "Unsupported media type",
-                detail: $"Send the CSV with 'Content-Type: text/csv' (UTF-8), or a DataFrame's columns with '{ColumnsReader.ContentType}'; got '{Problems.Truncate(request.ContentType ?? "none")}'.");
+            return UnsupportedMediaType(request.ContentType);
         }
 
         var (ingestMode, separator, problem) = ParseOptions(mode, delimiter);
@@ -112,96 +107,31 @@ public static partial class DatasetEndpoints
             return TooLarge(limit);
         }
 
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        var logger = loggerFactory.CreateLogger(typeof(UploadSpool));
+        if (await UploadSpool.ReceiveAsync(request, name, format, separator[0], header ?? true, options.Value, logger, cancellationToken) is not { } spooled)
         {
-            sizeFeature.MaxRequestBodySize = limit;
-        }
-
-        var uploads = options.Value.UploadsDirectory;
-        Directory.CreateDirectory(uploads);
-        var spoolName = $"{Guid.NewGuid():N}{(format == IngestFormat.Columns ? ".columns" : ".csv")}";
-        var spoolPath = Path.Combine(uploads, spoolName);
-        long received;
-        IngestScan? scan;
-        try
-        {
-            await using (var file = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-            {
-                if (format == IngestFormat.Columns)
-                {
-                    await request.Body.CopyToAsync(file, 1 << 16, cancellationToken);
-                    scan = null;
-                }
-                else
-                {
-                    scan = await ScanWhileSpoolingAsync(request.Body, file, separator[0], header ?? true, cancellationToken);
-                }
-
-                received = file.Length;
-            }
-
-            if (received > limit)
-            {
-                File.Delete(spoolPath);
-                return TooLarge(limit);
-            }
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            File.Delete(spoolPath);
             return TooLarge(limit);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
-        {
-            // The client went away or the disk failed: nothing was queued, so leave nothing behind.
-            File.Delete(spoolPath);
-            Log.UploadAborted(loggerFactory.CreateLogger(typeof(DatasetEndpoints)), name, ex.Message);
-            throw;
         }
 
         var args = new IngestArgs
         {
             Dataset = name,
-            Path = Path.Combine(".uploads", spoolName),
+            Path = spooled.Path,
             Mode = ingestMode,
             Delimiter = separator,
             Header = header ?? true,
             Upload = true,
             Format = format,
-            Scan = scan,
+            Scan = spooled.Scan,
         };
         var result = await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, cancellationToken);
         if (result.Result is not Accepted<Job>)
         {
             // Not queued (invalid, or an earlier submission with the same key): the spool file is not needed.
-            File.Delete(spoolPath);
+            spooled.Delete();
         }
 
         return result;
-    }
-
-    /// <summary>
-    /// Writes the upload to <paramref name="spool"/> and runs ingest's first pass over the same bytes as they
-    /// arrive, so the job reads the spool file once. Input the first pass rejects is still spooled whole and
-    /// queued without a scan: its job then fails with the same error, row and column as a file's would.
-    /// </summary>
-    private static async Task<IngestScan?> ScanWhileSpoolingAsync(
-        Stream body, Stream spool, char delimiter, bool header, CancellationToken cancellationToken)
-    {
-        using var activity = ProcessingTelemetry.ActivitySource.StartActivity("ingest infer");
-        try
-        {
-            var scan = await IngestScan.ScanAsync(new CopyingReadStream(body, spool), delimiter, header, progress: null, cancellationToken);
-            activity?.SetTag("datastack.ingest.rows", scan.Rows);
-            activity?.SetTag("datastack.ingest.bytes", scan.Bytes);
-            return scan;
-        }
-        catch (IngestFormatException ex)
-        {
-            activity?.SetTag("datastack.ingest.error", ex.Code);
-            await body.CopyToAsync(spool, 1 << 16, cancellationToken);
-            return null;
-        }
     }
 
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> IngestDataset(
@@ -338,16 +268,15 @@ public static partial class DatasetEndpoints
             && (charset is null || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase));
     }
 
+    private static ProblemHttpResult UnsupportedMediaType(string? contentType) => TypedResults.Problem(
+        statusCode: StatusCodes.Status415UnsupportedMediaType,
+        title: "Unsupported media type",
+        detail: $"Send the CSV with 'Content-Type: text/csv' (UTF-8), or a DataFrame's columns with '{ColumnsReader.ContentType}'; got '{Problems.Truncate(contentType ?? "none")}'.");
+
     private static ProblemHttpResult TooLarge(long limit) => TypedResults.Problem(
         statusCode: StatusCodes.Status413PayloadTooLarge,
         title: "Upload too large",
         detail: $"The upload exceeds the limit of {limit} bytes (Processing:MaxUploadBytes).");
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Upload to dataset {Dataset} aborted: {Reason}")]
-        public static partial void UploadAborted(ILogger logger, string dataset, string reason);
-    }
 }
 
 /// <summary>Body of <c>POST /datasets/{name}/ingest</c>.</summary>

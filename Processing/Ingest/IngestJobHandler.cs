@@ -43,59 +43,7 @@ public sealed partial class IngestJobHandler(
 
     public string Kind => JobKinds.Ingest;
 
-    public IReadOnlyDictionary<string, string[]> Validate(JsonElement args)
-    {
-        var errors = new Dictionary<string, string[]>();
-        if (!TryReadArgs(args, out var ingest, out var key, out var problem))
-        {
-            errors[key] = [problem];
-            return errors;
-        }
-
-        if (!DatasetName.IsValid(ingest.Dataset))
-        {
-            errors["args.dataset"] = [$"Use {DatasetName.Rule}."];
-        }
-
-        if (!DataFolder.TryResolve(options.Value.DataDir, ingest.Path, out var fullPath, out var pathError))
-        {
-            errors["args.path"] = [pathError];
-        }
-        else if (ingest.Upload && !IsInUploadsFolder(fullPath))
-        {
-            // The spool file of an upload is deleted after the job: it must never be one of the user's files.
-            errors["args.path"] = ["An upload's file must be in the data folder's .uploads folder."];
-        }
-
-        if (!Enum.IsDefined(ingest.Format))
-        {
-            errors["args.format"] = ["csv or columns."];
-        }
-
-        if (ingest.Scan is not null)
-        {
-            if (!ingest.Upload || ingest.Format != IngestFormat.Csv)
-            {
-                errors["args.scan"] = ["Only a CSV upload's job carries a scan (the upload endpoint sets it)."];
-            }
-            else if (ingest.Scan.Problem() is { } scanProblem)
-            {
-                errors["args.scan"] = [scanProblem];
-            }
-        }
-
-        if (!Enum.IsDefined(ingest.Mode))
-        {
-            errors["args.mode"] = ["One of fail, replace, append."];
-        }
-
-        if (ingest.Delimiter is not { Length: 1 } || !CsvReader.IsValidDelimiter(ingest.Delimiter[0]))
-        {
-            errors["args.delimiter"] = ["One ASCII character other than a quote or a line break."];
-        }
-
-        return errors;
-    }
+    public IReadOnlyDictionary<string, string[]> Validate(JsonElement args) => IngestValidation.Validate(args, options.Value);
 
     public async Task<JsonNode?> ExecuteAsync(JobContext context, CancellationToken cancellationToken)
     {
@@ -210,7 +158,7 @@ public sealed partial class IngestJobHandler(
         var name = args.Dataset;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await LockDatasetAsync(connection, name, cancellationToken);
+        await IngestTable.LockDatasetAsync(connection, name, cancellationToken);
         var existing = await DatasetCatalog.ReadTableColumnsAsync(connection, name, cancellationToken);
         var appendToExisting = args.Mode == IngestMode.Append && existing.Count > 0;
 
@@ -218,24 +166,24 @@ public sealed partial class IngestJobHandler(
         IReadOnlyList<ColumnType> types;
         if (appendToExisting)
         {
-            types = MatchExistingColumns(name, existing, source);
+            types = IngestTable.MatchExistingColumns(name, existing, source);
             target = DatasetName.QualifiedTable(name);
         }
         else
         {
-            if (args.Mode == IngestMode.Fail && (existing.Count > 0 || await ExistsAsync(connection, name, cancellationToken)))
+            if (args.Mode == IngestMode.Fail && (existing.Count > 0 || await IngestTable.ExistsAsync(connection, name, cancellationToken)))
             {
                 throw Exists(name);
             }
 
             types = source.Types;
-            target = DatasetName.QualifiedTable(StagingTableName(name, context.Id));
+            target = DatasetName.QualifiedTable(IngestTable.StagingTableName(name, context.Id));
         }
 
         IReadOnlyList<DatasetColumn> columns = [.. source.ColumnNames.Select((column, i) => new DatasetColumn(column, types[i].ToSql()))];
         if (!appendToExisting)
         {
-            await CreateTableAsync(connection, target, columns, cancellationToken);
+            await IngestTable.CreateTableAsync(connection, target, columns, cancellationToken);
         }
 
         long rows;
@@ -256,11 +204,11 @@ public sealed partial class IngestJobHandler(
         long rowCount;
         if (appendToExisting)
         {
-            rowCount = await CountRowsAsync(connection, target, cancellationToken);
+            rowCount = await IngestTable.CountRowsAsync(connection, target, cancellationToken);
         }
         else
         {
-            await SwapInAsync(connection, name, target, cancellationToken);
+            await IngestTable.SwapInAsync(connection, name, target, cancellationToken);
             rowCount = rows;
         }
 
@@ -307,119 +255,10 @@ public sealed partial class IngestJobHandler(
         }
     }
 
-    /// <summary>
-    /// The type to write each column as when appending: the existing column's. The input must have the same
-    /// columns in the same order, and every input type must fit the existing one — for CSV checked here on
-    /// the inferred types (an all-empty column fits anything); for the columns format checked per non-NULL
-    /// value while copying (<see cref="ColumnConversions"/>).
-    /// </summary>
-    private static ColumnType[] MatchExistingColumns(string name, IReadOnlyList<DatasetColumn> existing, IngestSource source)
-    {
-        var inputColumns = source.ColumnNames;
-        for (var i = 0; i < Math.Max(existing.Count, inputColumns.Count); i++)
-        {
-            if (i >= existing.Count || i >= inputColumns.Count || existing[i].Name != inputColumns[i])
-            {
-                throw new JobFailedException(
-                    "schema_mismatch",
-                    $"The file's columns ({string.Join(", ", inputColumns)}) differ from dataset '{name}''s ({string.Join(", ", existing.Select(c => c.Name))}) at column {i + 1}.",
-                    source.HeaderRow,
-                    i + 1);
-            }
-        }
-
-        var types = new ColumnType[existing.Count];
-        for (var i = 0; i < types.Length; i++)
-        {
-            if (!ColumnTypes.TryParseSql(existing[i].Type, out types[i]))
-            {
-                throw new JobFailedException(
-                    "schema_mismatch",
-                    $"Column '{existing[i].Name}' of dataset '{name}' has type {existing[i].Type}, which ingest cannot append to.",
-                    column: i + 1);
-            }
-
-            if (source.AllNull is { } allNull && !allNull[i] && !Fits(source.Types[i], types[i]))
-            {
-                throw new JobFailedException(
-                    "schema_mismatch",
-                    $"Column '{existing[i].Name}' holds {source.Types[i].ToSql()} values; dataset '{name}' has it as {types[i].ToSql()}.",
-                    column: i + 1);
-            }
-        }
-
-        return types;
-    }
-
-    /// <summary>Anything fits text; bigint fits double precision; date fits timestamp; every type fits itself.</summary>
-    private static bool Fits(ColumnType inferred, ColumnType existing) =>
-        inferred == existing
-        || existing == ColumnType.Text
-        || (inferred == ColumnType.Bigint && existing == ColumnType.DoublePrecision)
-        || (inferred == ColumnType.Date && existing == ColumnType.Timestamp);
-
-    /// <summary><c>{name}__ingest_{first 8 hex digits of the job id}</c>, the name cut so the whole stays within 63 bytes.</summary>
-    private static string StagingTableName(string name, Guid jobId)
-    {
-        var suffix = "__ingest_" + jobId.ToString("N")[..8];
-        return name[..Math.Min(name.Length, 63 - suffix.Length)] + suffix;
-    }
-
-    private static async Task CreateTableAsync(
-        NpgsqlConnection connection, string table, IReadOnlyList<DatasetColumn> columns, CancellationToken cancellationToken)
-    {
-        var definitions = string.Join(", ", columns.Select(c => $"{DatasetName.QuoteIdentifier(c.Name)} {c.Type}"));
-        await using var command = new NpgsqlCommand($"CREATE TABLE {table} ({definitions})", connection);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <summary>Drops the old table (if any) and gives the staging table its name; readers wait only for this moment.</summary>
-    private static async Task SwapInAsync(NpgsqlConnection connection, string name, string stagingTable, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var command = new NpgsqlCommand(
-                $"""
-                DROP TABLE IF EXISTS {DatasetName.QualifiedTable(name)};
-                ALTER TABLE {stagingTable} RENAME TO {DatasetName.QuoteIdentifier(name)};
-                """,
-                connection);
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DependentObjectsStillExist)
-        {
-            throw new JobFailedException("dependent_objects", $"Dataset '{name}' cannot be replaced: {ex.MessageText}. {ex.Detail}");
-        }
-    }
-
-    private static async Task<long> CountRowsAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
-    /// <summary>Serialises ingests of one dataset (on every replica) until the transaction ends.</summary>
-    private static async Task LockDatasetAsync(NpgsqlConnection connection, string name, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('datastack.ingest:' || $1, 0))", connection);
-        command.Parameters.Add(new() { Value = name });
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     private async Task<bool> ExistsAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await ExistsAsync(connection, name, cancellationToken);
-    }
-
-    /// <summary>A dataset exists when it has a catalog entry or a table.</summary>
-    private static async Task<bool> ExistsAsync(NpgsqlConnection connection, string name, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(
-            "SELECT EXISTS (SELECT 1 FROM datastack.datasets WHERE name = $1) OR to_regclass($2) IS NOT NULL", connection);
-        command.Parameters.Add(new() { Value = name });
-        command.Parameters.Add(new() { Value = DatasetName.QualifiedTable(name) });
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+        return await IngestTable.ExistsAsync(connection, name, cancellationToken);
     }
 
     private async Task<bool> IsCancelRequestedAsync(Guid jobId)
@@ -450,48 +289,10 @@ public sealed partial class IngestJobHandler(
         }
     }
 
-    private bool IsInUploadsFolder(string fullPath) =>
-        string.Equals(Path.GetDirectoryName(fullPath), options.Value.UploadsDirectory, StringComparison.Ordinal);
-
     /// <summary>Opens a file of the data folder for one pass; fails the job if it turns out to be outside the folder.</summary>
     private FileStream OpenFile(string path) =>
         DataFolder.OpenInside(options.Value.DataDir, path, s_readOnce)
         ?? throw new JobFailedException("invalid_args", "args.path: The file leads outside the data folder (a symbolic link changed after the path was checked).");
-
-    private static bool TryReadArgs(JsonElement args, out IngestArgs ingest, out string key, out string problem)
-    {
-        ingest = null!;
-        key = "args";
-        problem = "";
-        if (args.ValueKind != JsonValueKind.Object)
-        {
-            problem = "Must be a JSON object with dataset, path, mode, delimiter, header.";
-            return false;
-        }
-
-        foreach (var required in (ReadOnlySpan<string>)["dataset", "path"])
-        {
-            if (!args.TryGetProperty(required, out _))
-            {
-                key = "args." + required;
-                problem = "Required.";
-                return false;
-            }
-        }
-
-        try
-        {
-            ingest = IngestArgs.FromJson(args)!;
-            return true;
-        }
-        catch (JsonException ex)
-        {
-            // "$.mode" → "args.mode".
-            key = ex.Path is { Length: > 2 } jsonPath ? "args" + jsonPath[1..] : "args";
-            problem = "Has the wrong type or value.";
-            return false;
-        }
-    }
 
     private static string ModeName(IngestMode mode) => mode switch
     {
@@ -502,19 +303,6 @@ public sealed partial class IngestJobHandler(
 
     private static JobFailedException Exists(string name) =>
         new("exists", $"Dataset '{name}' already exists; use mode=replace or mode=append.");
-
-    /// <summary>
-    /// What an ingest loads, whatever its format: the column names and types, which columns held only NULLs
-    /// (null when not known before the copy), the record holding the names (for errors), how to copy the rows
-    /// into a table of the given types, and the input's size and checksum once it has been copied.
-    /// </summary>
-    private sealed record IngestSource(
-        IReadOnlyList<string> ColumnNames,
-        IReadOnlyList<ColumnType> Types,
-        IReadOnlyList<bool>? AllNull,
-        long? HeaderRow,
-        Func<NpgsqlConnection, string, IReadOnlyList<ColumnType>, CancellationToken, Task<long>> CopyAsync,
-        Func<(long Bytes, string Checksum)> Totals);
 
     private static partial class Log
     {

@@ -133,7 +133,7 @@ public sealed partial class JobWorker : BackgroundService
                 // Out of time: interrupt what is left; each returns its job to the queue as it stops.
                 foreach (var running in _running.Values)
                 {
-                    running.Interrupt(InterruptReason.Shutdown);
+                    running.Interrupt(RunningJob.InterruptReason.Shutdown);
                 }
 
                 await all.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -197,12 +197,12 @@ public sealed partial class JobWorker : BackgroundService
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            if (running.Interruption == InterruptReason.LeaseLost)
+            if (running.Interruption == RunningJob.InterruptReason.LeaseLost)
             {
                 status = "lost";
                 Log.LeaseLost(_logger, job.Id, job.Kind);
             }
-            else if (running.Interruption == InterruptReason.Shutdown)
+            else if (running.Interruption == RunningJob.InterruptReason.Shutdown)
             {
                 status = "returned";
                 await RecordOutcomeAsync(() => _store.ReturnToQueueAsync(Owner, [job.Id], CancellationToken.None));
@@ -234,14 +234,9 @@ public sealed partial class JobWorker : BackgroundService
         {
             // The runner's boundary: anything else may be transient (database restart, network, disk) or a
             // bug; either way the job is retried with backoff while attempts remain, then fails with the reason.
-            var code = ex switch
-            {
-                PostgresException pg => $"postgres_{pg.SqlState}",
-                NpgsqlException or IOException or TimeoutException => "transient",
-                _ => "internal",
-            };
+            var code = JobRetry.ErrorCode(ex);
             ProcessingTelemetry.RecordFailure(activity, ex, code);
-            var retryAfter = Backoff(job.Attempt);
+            var retryAfter = JobRetry.Backoff(job.Attempt);
             var error = new JobError(code, ex is PostgresException pge ? pge.MessageText : ex.Message);
             JobStatus? outcome = null;
             await RecordOutcomeAsync(async () => outcome = await _store.FailAsync(job.Id, Owner, error, retryAfter, CancellationToken.None));
@@ -299,11 +294,11 @@ public sealed partial class JobWorker : BackgroundService
                         if (!held.TryGetValue(id, out var cancelRequested))
                         {
                             // Not ours any more (lease expired while we could not reach the database).
-                            running.Interrupt(InterruptReason.LeaseLost);
+                            running.Interrupt(RunningJob.InterruptReason.LeaseLost);
                         }
                         else if (cancelRequested)
                         {
-                            running.Interrupt(InterruptReason.Cancel);
+                            running.Interrupt(RunningJob.InterruptReason.Cancel);
                         }
                     }
                 }
@@ -349,48 +344,7 @@ public sealed partial class JobWorker : BackgroundService
     {
         if (_running.TryGetValue(jobId, out var running))
         {
-            running.Interrupt(InterruptReason.Cancel);
-        }
-    }
-
-    private static TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(30_000, 500 * Math.Pow(2, attempt - 1)) * (0.75 + (Random.Shared.NextDouble() / 2)));
-
-    private enum InterruptReason
-    {
-        Cancel,
-        Shutdown,
-        LeaseLost,
-    }
-
-    private sealed class RunningJob(ClaimedJob job, JobContext context)
-    {
-        private int _interrupted;
-
-        public ClaimedJob Job { get; } = job;
-
-        public JobContext Context { get; } = context;
-
-        public CancellationTokenSource Cancellation { get; } = new();
-
-        public Task Task { get; set; } = Task.CompletedTask;
-
-        public InterruptReason? Interruption { get; private set; }
-
-        public void Interrupt(InterruptReason reason)
-        {
-            if (Interlocked.Exchange(ref _interrupted, 1) == 0)
-            {
-                Interruption = reason;
-                try
-                {
-                    Cancellation.Cancel();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The job ended in the meantime.
-                }
-            }
+            running.Interrupt(RunningJob.InterruptReason.Cancel);
         }
     }
 

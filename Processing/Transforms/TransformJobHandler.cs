@@ -43,14 +43,6 @@ public sealed partial class TransformJobHandler(
     /// <summary>PostgreSQL truncates longer identifiers (NAMEDATALEN - 1).</summary>
     private const int MaxIdentifierBytes = 63;
 
-    /// <summary>
-    /// SQLSTATE classes that mean "this query is wrong" and that another attempt cannot fix: feature not supported,
-    /// cardinality, data exception, invalid transaction state (read-only), SQL routine and external routine
-    /// exceptions, invalid schema, syntax or access rule, WITH CHECK, program limit, PL/pgSQL RAISE.
-    /// Everything else (connection, resources, serialization, shutdown, internal) is left to the runner's retry.
-    /// </summary>
-    private static readonly string[] s_queryErrorClasses = ["0A", "21", "22", "25", "2F", "38", "39", "3F", "42", "44", "54", "P0"];
-
     private readonly ProcessingOptions _options = options.Value;
 
     public string Kind => JobKinds.Transform;
@@ -169,8 +161,8 @@ public sealed partial class TransformJobHandler(
             $"CREATE TABLE {staging} ({string.Join(", ", columns.Select(c => $"{DatasetName.QuoteIdentifier(c.Name)} {c.Type}"))})",
             cancellationToken);
 
-        var rows = await CopyAsync(context, read, $"{CopyPrefix}{wrapped}) TO STDOUT (FORMAT BINARY)", write,
-            $"COPY {staging} ({columnList}) FROM STDIN (FORMAT BINARY)", text, cancellationToken);
+        var rows = await TransformCopy.CopyAsync(context, read, $"{CopyPrefix}{wrapped}) TO STDOUT (FORMAT BINARY)", write,
+            $"COPY {staging} ({columnList}) FROM STDIN (FORMAT BINARY)", text, CopyPrefix.Length + WrapperPrefix.Length, cancellationToken);
 
         // End the read transaction before touching the old table: its locks would block the DROP below forever
         // (PostgreSQL cannot see a deadlock that runs through this process).
@@ -215,7 +207,7 @@ public sealed partial class TransformJobHandler(
                 columns.Add((reader.GetName(i), builtIn ? reader.GetDataTypeName(i) : null, reader.GetDataTypeOID(i)));
             }
         }
-        catch (PostgresException ex) when (!cancellationToken.IsCancellationRequested && ToJobFailure(ex, text, WrapperPrefix.Length) is { } failure)
+        catch (PostgresException ex) when (!cancellationToken.IsCancellationRequested && TransformFailures.ToJobFailure(ex, text, WrapperPrefix.Length) is { } failure)
         {
             throw failure;
         }
@@ -267,75 +259,6 @@ public sealed partial class TransformJobHandler(
         }
     }
 
-    /// <summary>
-    /// Streams the query's rows, in PostgreSQL's binary COPY format, from the read-only connection into the
-    /// staging table on the write connection, counting rows on the way for progress. Returns the row count.
-    /// </summary>
-    private static async Task<long> CopyAsync(
-        JobContext context, NpgsqlConnection read, string copyOut, NpgsqlConnection write, string copyIn, string text, CancellationToken cancellationToken)
-    {
-        var counter = new BinaryCopyRowCounter();
-        long bytes = 0;
-        NpgsqlRawCopyStream? target = null;
-        try
-        {
-            target = await write.BeginRawBinaryCopyAsync(copyIn, cancellationToken);
-            await using (var source = await read.BeginRawBinaryCopyAsync(copyOut, cancellationToken))
-            {
-                var buffer = new byte[1 << 16];
-                int count;
-                while ((count = await source.ReadAsync(buffer, cancellationToken)) > 0)
-                {
-                    counter.Feed(buffer.AsSpan(0, count));
-                    bytes += count;
-                    await target.WriteAsync(buffer.AsMemory(0, count), cancellationToken);
-                    context.ReportProgress(counter.Rows, bytes);
-                }
-            }
-
-            // Disposing the import ends it and makes PostgreSQL check what it received.
-            await target.DisposeAsync();
-            target = null;
-        }
-        catch (PostgresException ex) when (!cancellationToken.IsCancellationRequested && ToJobFailure(ex, text, CopyPrefix.Length + WrapperPrefix.Length) is { } failure)
-        {
-            await AbortAsync(target);
-            throw failure;
-        }
-        catch
-        {
-            await AbortAsync(target);
-            throw;
-        }
-
-        if (!counter.Completed)
-        {
-            throw new InvalidOperationException("The binary COPY stream of the transform ended without its trailer.");
-        }
-
-        context.ReportProgress(counter.Rows, bytes);
-        return counter.Rows;
-    }
-
-    /// <summary>Abandons an unfinished import (CopyFail), so that disposing it does not try to complete it.</summary>
-    private static async Task AbortAsync(NpgsqlRawCopyStream? target)
-    {
-        if (target is null)
-        {
-            return;
-        }
-
-        try
-        {
-            await target.CancelAsync();
-            await target.DisposeAsync();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or IOException or InvalidOperationException)
-        {
-            // The write transaction is rolled back anyway; the original failure is the one to report.
-        }
-    }
-
     private static async Task ExecuteOwnAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection);
@@ -343,76 +266,15 @@ public sealed partial class TransformJobHandler(
         {
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
-        catch (PostgresException ex) when (!cancellationToken.IsCancellationRequested && ToJobFailure(ex, text: null, 0) is { } failure)
+        catch (PostgresException ex) when (!cancellationToken.IsCancellationRequested && TransformFailures.ToJobFailure(ex, text: null, 0) is { } failure)
         {
             // E.g. a result column of a pseudo-type (record) that no table can hold.
             throw failure;
         }
     }
 
-    /// <summary>
-    /// Maps a PostgreSQL error to a non-retryable job failure when it is the query's fault: <c>timeout</c> for the
-    /// statement timeout, <c>invalid_query</c> otherwise, with PostgreSQL's message, hint and the position in the
-    /// user's text (line and column). Returns null for errors another attempt may not meet.
-    /// </summary>
-    private static JobFailedException? ToJobFailure(PostgresException ex, string? text, int prefixLength)
-    {
-        if (ex.SqlState == PostgresErrorCodes.QueryCanceled)
-        {
-            // Not our cancellation token (filtered by the callers): the statement timeout.
-            return new JobFailedException("timeout", $"The query ran longer than the transform timeout (Processing:TransformTimeoutSeconds): {ex.MessageText}.");
-        }
-
-        if (!s_queryErrorClasses.Contains(ex.SqlState[..2], StringComparer.Ordinal))
-        {
-            return null;
-        }
-
-        var message = new StringBuilder(ex.MessageText);
-        long? line = null;
-        int? column = null;
-        var position = ex.Position - prefixLength - 1;
-        if (text is not null && ex.Position > 0 && position >= 0 && position < text.Length)
-        {
-            var (l, c) = TransformQuery.LineAndColumn(text, position);
-            (line, column) = (l, c);
-            message.Append($" (at character {position + 1}: line {l}, column {c})");
-        }
-
-        if (!string.IsNullOrEmpty(ex.Hint))
-        {
-            message.Append(". Hint: ").Append(ex.Hint);
-        }
-
-        return new JobFailedException("invalid_query", message.ToString(), line, column);
-    }
-
     /// <summary>What produced the dataset: the SHA-256 of the query text, in hex.</summary>
     private static string Checksum(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
-
-    /// <summary>Runs <c>pg_advisory_unlock_all()</c> on the read connection once its transaction has ended (once).</summary>
-    private sealed class AdvisoryLockRelease(NpgsqlConnection connection) : IAsyncDisposable
-    {
-        private int _released;
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Interlocked.Exchange(ref _released, 1) == 1 || connection.FullState != System.Data.ConnectionState.Open)
-            {
-                return;
-            }
-
-            try
-            {
-                await using var command = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection);
-                await command.ExecuteNonQueryAsync(CancellationToken.None);
-            }
-            catch (NpgsqlException)
-            {
-                // The connection broke: Npgsql does not pool it, and the session's end releases its locks.
-            }
-        }
-    }
 
     private static partial class Log
     {

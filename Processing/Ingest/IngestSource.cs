@@ -1,0 +1,17 @@
+using DataStack.Processing.Datasets;
+using Npgsql;
+
+namespace DataStack.Processing.Ingest;
+
+/// <summary>
+/// What an ingest loads, whatever its format: the column names and types, which columns held only NULLs
+/// (null when not known before the copy), the record holding the names (for errors), how to copy the rows
+/// into a table of the given types, and the input's size and checksum once it has been copied.
+/// </summary>
+internal sealed record IngestSource(
+    IReadOnlyList<string> ColumnNames,
+    IReadOnlyList<ColumnType> Types,
+    IReadOnlyList<bool>? AllNull,
+    long? HeaderRow,
+    Func<NpgsqlConnection, string, IReadOnlyList<ColumnType>, CancellationToken, Task<long>> CopyAsync,
+    Func<(long Bytes, string Checksum)> Totals);
