@@ -20,9 +20,15 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     /// The W3C context of the submitting request is stored so the job's span can link back to it.
     /// </summary>
     public async Task<(Job Job, bool Created)> SubmitAsync(
-        string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken)
+        string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken) =>
+        await SubmitAsync(null, kind, args, idempotencyKey, maxAttempts, submitter, cancellationToken);
+
+    /// <summary>As above, on the caller's connection and inside its transaction, if one is open (null: a pooled one).</summary>
+    public async Task<(Job Job, bool Created)> SubmitAsync(
+        NpgsqlConnection? connection, string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        NpgsqlCommand Command(string sql) => connection is null ? dataSource.CreateCommand(sql) : new NpgsqlCommand(sql, connection);
+        await using var command = Command(
             $"""
             INSERT INTO datastack.jobs (id, kind, args, idempotency_key, max_attempts, trace_parent, trace_state)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -45,7 +51,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         }
 
         // The key was taken: hand back the job it names.
-        await using var existing = dataSource.CreateCommand($"SELECT {SelectColumns} FROM datastack.jobs WHERE idempotency_key = $1");
+        await using var existing = Command($"SELECT {SelectColumns} FROM datastack.jobs WHERE idempotency_key = $1");
         existing.Parameters.Add(new() { Value = idempotencyKey! });
         await using var existingReader = await existing.ExecuteReaderAsync(cancellationToken);
         if (!await existingReader.ReadAsync(cancellationToken))
