@@ -23,15 +23,19 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken) =>
         await SubmitAsync(null, kind, args, idempotencyKey, maxAttempts, submitter, cancellationToken);
 
-    /// <summary>As above, on the caller's connection and inside its transaction, if one is open (null: a pooled one).</summary>
+    /// <summary>
+    /// As above, on the caller's connection and inside its transaction, if one is open (null: a pooled one).
+    /// <c>created_at</c> is the moment of the INSERT, not the start of that transaction (a staged upload's began
+    /// with its body), so submit→start stays what it says.
+    /// </summary>
     public async Task<(Job Job, bool Created)> SubmitAsync(
         NpgsqlConnection? connection, string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken)
     {
         NpgsqlCommand Command(string sql) => connection is null ? dataSource.CreateCommand(sql) : new NpgsqlCommand(sql, connection);
         await using var command = Command(
             $"""
-            INSERT INTO datastack.jobs (id, kind, args, idempotency_key, max_attempts, trace_parent, trace_state)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            INSERT INTO datastack.jobs (id, kind, args, idempotency_key, max_attempts, trace_parent, trace_state, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp())
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {SelectColumns}
             """);
