@@ -2,20 +2,23 @@ namespace DataStack.Processing.Jobs;
 
 /// <summary>
 /// The replica's slots and its local queue: how many jobs run at once (<c>WorkerConcurrency</c>) is one
-/// number, how many one claim carries is another. While jobs are short (the recent ones ran briefly and none
-/// running now has run long), a claim takes up to <see cref="ClaimBatch"/> jobs; those not yet running wait here (leased, status <c>running</c> in the
-/// table) and start as slots free up, so one claim statement and one completion statement serve many jobs
-/// even at four slots. While jobs are long, a claim takes only what the free slots can start, so no replica
-/// sits on work another could run. A job waits here at most <see cref="MaxWait"/>; the runner returns older
-/// ones to the queue. The idea is graphile-worker's local queue (batch fetch, TTL, hand back).
+/// number, how many one claim carries is another. A claim takes as many jobs as the slots can start within
+/// <see cref="MaxWait"/> at the recent average run time (slots × MaxWait / average, between the slots and
+/// <see cref="ClaimBatch"/>); those not yet running wait here (leased, status <c>running</c> in the table) and
+/// start as slots free up, so for short jobs one claim statement and one completion statement serve many jobs
+/// even at four slots. For long jobs (or while one has run longer than <see cref="LongJob"/>) a claim takes
+/// only what the free slots can start, so no replica sits on work another could run. A job waits here at most
+/// <see cref="MaxWait"/>; the runner returns older ones to the queue. The idea is graphile-worker's local
+/// queue (batch fetch, TTL, hand back). The average falls fast and rises slowly, so a job delayed by a busy
+/// machine does not switch claiming ahead off.
 /// </summary>
 internal sealed class JobSlots(int concurrency, TimeProvider time)
 {
     /// <summary>Most jobs one claim takes while jobs are short (never fewer than the slots).</summary>
     public const int ClaimBatch = 64;
 
-    /// <summary>Jobs whose recent average run is under this count as short: claiming ahead of the slots pays.</summary>
-    public static readonly TimeSpan ShortJob = TimeSpan.FromMilliseconds(20);
+    /// <summary>While a running job has run this long, claims take only what the free slots can start.</summary>
+    public static readonly TimeSpan LongJob = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The longest a claimed job waits here for a slot before it goes back to the queue.</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(1);
@@ -24,7 +27,7 @@ internal sealed class JobSlots(int concurrency, TimeProvider time)
     private readonly LinkedList<(ClaimedJob Job, long ClaimedAt)> _waiting = new();
     private readonly Dictionary<Guid, long> _runningSince = [];
     private bool _closed;
-    private double _averageMs = ShortJob.TotalMilliseconds; // until jobs have run, claim only for free slots
+    private double _averageMs = MaxWait.TotalMilliseconds; // until jobs have run, claim only for free slots
 
     public int Concurrency { get; } = concurrency;
 
@@ -41,8 +44,8 @@ internal sealed class JobSlots(int concurrency, TimeProvider time)
     }
 
     /// <summary>
-    /// How many jobs the next claim should ask for; 0 when none. Short jobs: refill the local queue to
-    /// <see cref="ClaimBatch"/> once it is half empty. Otherwise: only what the free slots can start now.
+    /// How many jobs the next claim should ask for; 0 when none: refill the local queue to the jobs the slots can
+    /// start within <see cref="MaxWait"/> once it is half empty, or sooner when slots would stay idle.
     /// </summary>
     public int ClaimSize()
     {
@@ -55,10 +58,11 @@ internal sealed class JobSlots(int concurrency, TimeProvider time)
 
             var free = Concurrency - _runningSince.Count;
             var starving = free > _waiting.Count;
-            if (_averageMs < ShortJob.TotalMilliseconds && !_runningSince.Values.Any(since => time.GetElapsedTime(since) >= ShortJob))
+            var withinWait = (int)Math.Min(ClaimBatch, Concurrency * MaxWait.TotalMilliseconds / Math.Max(_averageMs, 0.001));
+            var ahead = Math.Max(withinWait, Concurrency);
+            if (ahead > Concurrency && !_runningSince.Values.Any(since => time.GetElapsedTime(since) >= LongJob))
             {
-                var batch = Math.Max(ClaimBatch, Concurrency);
-                return starving || _waiting.Count <= batch / 2 ? batch - _waiting.Count : 0;
+                return starving || _waiting.Count <= ahead / 2 ? ahead - _waiting.Count : 0;
             }
 
             return starving ? free - _waiting.Count : 0;
@@ -102,9 +106,9 @@ internal sealed class JobSlots(int concurrency, TimeProvider time)
         {
             if (_runningSince.Remove(jobId, out var since))
             {
-                // A moving average over the last ~8 jobs that jumps up at once: one long job stops claiming ahead.
+                // Falls fast (halfway to a shorter run), rises slowly (an eighth of the way to a longer one).
                 var ranMs = time.GetElapsedTime(since).TotalMilliseconds;
-                _averageMs = ranMs > _averageMs ? ranMs : (_averageMs * 7 / 8) + (ranMs / 8);
+                _averageMs = ranMs < _averageMs ? (_averageMs + ranMs) / 2 : (_averageMs * 7 / 8) + (ranMs / 8);
             }
         }
     }

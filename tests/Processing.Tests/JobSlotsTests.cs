@@ -27,9 +27,9 @@ public sealed class JobSlotsTests
     [Fact]
     public void WhileJobsAreShortAClaimCarriesMoreJobsThanThereAreSlots()
     {
-        // Arrange: four jobs that each ran 1 ms.
+        // Arrange: jobs that each ran 1 ms.
         var slots = new JobSlots(4, _clock);
-        RunJobs(slots, 4, TimeSpan.FromMilliseconds(1));
+        RunJobs(slots, 12, TimeSpan.FromMilliseconds(1));
 
         // Act
         var size = slots.ClaimSize();
@@ -43,7 +43,7 @@ public sealed class JobSlotsTests
     {
         // Arrange: short jobs so far, then one that has been running for a second.
         var slots = new JobSlots(4, _clock);
-        RunJobs(slots, 4, TimeSpan.FromMilliseconds(1));
+        RunJobs(slots, 12, TimeSpan.FromMilliseconds(1));
         slots.Add([NewJob()]);
         Assert.True(slots.TryStartNext(out _));
         _clock.Advance(TimeSpan.FromSeconds(1));
@@ -56,18 +56,47 @@ public sealed class JobSlotsTests
     }
 
     [Fact]
-    public void AfterALongJobClaimsAskOnlyForTheFreeSlots()
+    public void AfterLongJobsClaimsAskOnlyForTheFreeSlots()
     {
         // Arrange
         var slots = new JobSlots(4, _clock);
-        RunJobs(slots, 4, TimeSpan.FromMilliseconds(1));
-        RunJobs(slots, 1, TimeSpan.FromSeconds(2));
+        RunJobs(slots, 12, TimeSpan.FromMilliseconds(1));
+        RunJobs(slots, 30, TimeSpan.FromSeconds(2));
 
         // Act
         var size = slots.ClaimSize();
 
         // Assert
         Assert.Equal(4, size);
+    }
+
+    [Fact]
+    public void AClaimTakesWhatTheSlotsCanStartWithinTheLongestWait()
+    {
+        // Arrange: jobs of 100 ms on 4 slots start 40 a second.
+        var slots = new JobSlots(4, _clock);
+        RunJobs(slots, 40, TimeSpan.FromMilliseconds(100));
+
+        // Act
+        var size = slots.ClaimSize();
+
+        // Assert: 4 slots × 1 s / ~100 ms (the average approaches 100 ms from above).
+        Assert.InRange(size, 36, 40);
+    }
+
+    [Fact]
+    public void OneSlowJobAmongShortOnesDoesNotStopClaimingAhead()
+    {
+        // Arrange: short jobs, one delayed to 100 ms (a busy machine), then short ones again.
+        var slots = new JobSlots(4, _clock);
+        RunJobs(slots, 12, TimeSpan.FromMilliseconds(1));
+        RunJobs(slots, 1, TimeSpan.FromMilliseconds(100));
+
+        // Act
+        var size = slots.ClaimSize();
+
+        // Assert: the average rose by an eighth of the difference; the slots still start 64 within the wait.
+        Assert.Equal(JobSlots.ClaimBatch, size);
     }
 
     [Fact]
