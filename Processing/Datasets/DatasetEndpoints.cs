@@ -6,6 +6,7 @@ using DataStack.Processing.OpenApi;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Npgsql;
 
 namespace DataStack.Processing.Datasets;
 
@@ -92,6 +93,7 @@ public static class DatasetEndpoints
         DatasetCatalog catalog,
         JobSubmitter submitter,
         IOptions<ProcessingOptions> options,
+        NpgsqlDataSource dataSource,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
@@ -124,10 +126,15 @@ public static class DatasetEndpoints
         }
 
         var logger = loggerFactory.CreateLogger(typeof(UploadSpool));
-        if (await UploadSpool.ReceiveAsync(request, name, format, separator[0], header ?? true, options.Value, logger, cancellationToken) is not { } spooled)
+        // A columns body that makes a new table (fail, replace) is copied while it arrives; appends convert to the
+        // dataset's types, which only the job may look at under the dataset's lock.
+        var stageWith = format == IngestFormat.Columns && ingestMode != IngestMode.Append ? dataSource : null;
+        if (await UploadSpool.ReceiveAsync(request, name, format, separator[0], header ?? true, stageWith, options.Value, logger, cancellationToken) is not { } spooled)
         {
             return TooLarge(limit);
         }
+
+        await using var staging = spooled.Staging;
 
         var args = new IngestArgs
         {
@@ -139,15 +146,30 @@ public static class DatasetEndpoints
             Upload = true,
             Format = format,
             Scan = spooled.Scan,
+            Staged = staging?.Upload,
         };
-        var result = await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, cancellationToken);
-        if (result.Result is not Accepted<Job>)
+        try
         {
-            // Not queued (invalid, or an earlier submission with the same key): the spool file is not needed.
-            spooled.Delete();
-        }
+            // With a staged table, the job is queued in the transaction that holds it: they commit together.
+            var result = await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, staging?.Connection, cancellationToken);
+            if (result.Result is not Accepted<Job>)
+            {
+                // Not queued (invalid, or an earlier submission with the same key): the spool file is not needed,
+                // and the staged table goes with its transaction.
+                spooled.Delete();
+            }
+            else if (staging is not null)
+            {
+                await staging.CommitAsync();
+            }
 
-        return result;
+            return result;
+        }
+        catch (NpgsqlException)
+        {
+            spooled.Delete(); // Not queued: the database could not take the job (answered 503 by the error handler).
+            throw;
+        }
     }
 
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> IngestDataset(
@@ -196,7 +218,7 @@ public static class DatasetEndpoints
             Delimiter = separator,
             Header = body.Header ?? true,
         };
-        return await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, cancellationToken);
+        return await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, connection: null, cancellationToken);
     }
 
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> ProfileDataset(
@@ -213,7 +235,7 @@ public static class DatasetEndpoints
         }
 
         var args = JsonSerializer.SerializeToElement(new { dataset = name });
-        return await SubmitAsync(JobKinds.Profile, args, request, submitter, cancellationToken);
+        return await SubmitAsync(JobKinds.Profile, args, request, submitter, connection: null, cancellationToken);
     }
 
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> TransformDataset(
@@ -225,11 +247,11 @@ public static class DatasetEndpoints
         }
 
         var args = JsonSerializer.SerializeToElement(new { dataset = name, query = body.Query });
-        return await SubmitAsync(JobKinds.Transform, args, request, submitter, cancellationToken);
+        return await SubmitAsync(JobKinds.Transform, args, request, submitter, connection: null, cancellationToken);
     }
 
     private static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> SubmitAsync(
-        string kind, JsonElement args, HttpRequest request, JobSubmitter submitter, CancellationToken cancellationToken)
+        string kind, JsonElement args, HttpRequest request, JobSubmitter submitter, NpgsqlConnection? connection, CancellationToken cancellationToken)
     {
         var errors = submitter.Validate(kind, args);
         if (errors.Count > 0)
@@ -243,7 +265,7 @@ public static class DatasetEndpoints
             return Problems.Validation(IdempotencyKeyHeader, $"At most {JobSubmitter.MaxIdempotencyKeyLength} characters.");
         }
 
-        var (job, created) = await submitter.SubmitAsync(kind, args, string.IsNullOrEmpty(key) ? null : key, cancellationToken);
+        var (job, created) = await submitter.SubmitAsync(connection, kind, args, string.IsNullOrEmpty(key) ? null : key, cancellationToken);
         return created ? TypedResults.Accepted($"/jobs/{job.Id}", job) : TypedResults.Ok(job);
     }
 

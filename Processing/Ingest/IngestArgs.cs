@@ -63,6 +63,13 @@ public sealed record IngestArgs
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IngestScan? Scan { get; init; }
 
+    /// <summary>
+    /// A columns upload (mode fail or replace) copied while it was received: the job swaps the table in instead
+    /// of loading the spool file. Set by the upload endpoint only.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StagedUpload? Staged { get; init; }
+
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, JsonSerializerOptions.Web);
 
     public static IngestArgs? FromJson(JsonElement args) => args.Deserialize<IngestArgs>(JsonSerializerOptions.Web);

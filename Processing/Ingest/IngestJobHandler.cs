@@ -62,9 +62,12 @@ public sealed partial class IngestJobHandler(
 
         // The spool file of an upload goes once the job has ended; it stays while the job may run again.
         var mayRunAgain = false;
+        var succeeded = false;
         try
         {
-            return await IngestAsync(context, args, path, cancellationToken);
+            var result = await IngestAsync(context, args, path, cancellationToken);
+            succeeded = true;
+            return result;
         }
         catch (IngestFormatException ex)
         {
@@ -91,6 +94,10 @@ public sealed partial class IngestJobHandler(
             if (args.Upload && !mayRunAgain)
             {
                 DeleteSpoolFile(path);
+                if (!succeeded && args.Staged is { } staged)
+                {
+                    await DropStagedTableAsync(staged.Table); // Swapped in on success; otherwise it goes with the job.
+                }
             }
         }
     }
@@ -114,6 +121,21 @@ public sealed partial class IngestJobHandler(
             await using var file = OpenFile(path);
             using var reader = new ColumnsReader(file);
             await reader.ReadHeaderAsync(cancellationToken);
+            if (args.Staged is { } staged && args.Mode != IngestMode.Append && await StagedTableExistsAsync(staged.Table, cancellationToken))
+            {
+                // Copied while it was received (UploadStaging): only the swap is left.
+                context.ReportProgress(staged.Rows, staged.Bytes);
+                var stagedSource = new IngestSource(
+                    reader.ColumnNames,
+                    reader.Types,
+                    AllNull: null,
+                    HeaderRow: null,
+                    (_, _, _, _) => Task.FromResult(staged.Rows),
+                    () => (staged.Bytes, staged.Checksum),
+                    staged.Table);
+                return await LoadAsync(context, args, path, stagedSource, cancellationToken);
+            }
+
             var columnsSource = new IngestSource(
                 reader.ColumnNames,
                 reader.Types,
@@ -177,11 +199,13 @@ public sealed partial class IngestJobHandler(
             }
 
             types = source.Types;
-            target = DatasetName.QualifiedTable(IngestTable.StagingTableName(name, context.Id));
+            target = source.StagedTable is { } staged
+                ? $"datasets.{DatasetName.QuoteIdentifier(staged)}"
+                : DatasetName.QualifiedTable(IngestTable.StagingTableName(name, context.Id));
         }
 
         IReadOnlyList<DatasetColumn> columns = [.. source.ColumnNames.Select((column, i) => new DatasetColumn(column, types[i].ToSql()))];
-        if (!appendToExisting)
+        if (!appendToExisting && source.StagedTable is null)
         {
             await IngestTable.CreateTableAsync(connection, target, columns, cancellationToken);
         }
@@ -261,6 +285,26 @@ public sealed partial class IngestJobHandler(
         return await IngestTable.ExistsAsync(connection, name, cancellationToken);
     }
 
+    private async Task<bool> StagedTableExistsAsync(string table, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
+        command.Parameters.Add(new() { Value = $"datasets.{DatasetName.QuoteIdentifier(table)}" });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private async Task DropStagedTableAsync(string table)
+    {
+        try
+        {
+            await using var command = dataSource.CreateCommand($"DROP TABLE IF EXISTS datasets.{DatasetName.QuoteIdentifier(table)}");
+            await command.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (NpgsqlException ex)
+        {
+            Log.StagedTableNotDropped(logger, table, ex.Message); // The upload sweeper drops it later.
+        }
+    }
+
     private async Task<bool> IsCancelRequestedAsync(Guid jobId)
     {
         try
@@ -311,6 +355,9 @@ public sealed partial class IngestJobHandler(
 
         [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Could not delete the upload spool file {Path}: {Reason}")]
         public static partial void SpoolNotDeleted(ILogger logger, string path, string reason);
+
+        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Could not drop the staged upload table {Table}; the upload sweeper will: {Reason}")]
+        public static partial void StagedTableNotDropped(ILogger logger, string table, string reason);
 
         [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Could not tell whether job {JobId} was cancelled; its upload spool file is kept: {Reason}")]
         public static partial void CancelStateUnknown(ILogger logger, Guid jobId, string reason);

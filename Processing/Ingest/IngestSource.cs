@@ -6,7 +6,8 @@ namespace DataStack.Processing.Ingest;
 /// <summary>
 /// What an ingest loads, whatever its format: the column names and types, which columns held only NULLs
 /// (null when not known before the copy), the record holding the names (for errors), how to copy the rows
-/// into a table of the given types, and the input's size and checksum once it has been copied.
+/// into a table of the given types, and the input's size and checksum once it has been copied. A source whose
+/// rows were copied while the upload was received names that table (<see cref="StagedUpload"/>): it is swapped in as it is.
 /// </summary>
 internal sealed record IngestSource(
     IReadOnlyList<string> ColumnNames,
@@ -14,4 +15,5 @@ internal sealed record IngestSource(
     IReadOnlyList<bool>? AllNull,
     long? HeaderRow,
     Func<NpgsqlConnection, string, IReadOnlyList<ColumnType>, CancellationToken, Task<long>> CopyAsync,
-    Func<(long Bytes, string Checksum)> Totals);
+    Func<(long Bytes, string Checksum)> Totals,
+    string? StagedTable = null);

@@ -47,6 +47,13 @@ internal static class IngestValidation
             }
         }
 
+        if (ingest.Staged is { } staged
+            && (!ingest.Upload || ingest.Format != IngestFormat.Columns || ingest.Mode == IngestMode.Append
+                || staged.Table != StagedUpload.TableFor(Path.GetFileName(ingest.Path)) || staged.Rows < 1 || staged.Bytes < 1))
+        {
+            errors["args.staged"] = ["Only a columns upload's job (fail or replace) carries its staged table (the upload endpoint sets it)."];
+        }
+
         if (!Enum.IsDefined(ingest.Mode))
         {
             errors["args.mode"] = ["One of fail, replace, append."];

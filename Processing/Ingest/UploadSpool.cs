@@ -1,12 +1,14 @@
 using DataStack.Processing.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
+using Npgsql;
 
 namespace DataStack.Processing.Ingest;
 
 /// <summary>
 /// Receives an upload's body into a spool file in the data folder's <c>.uploads</c> folder, never into memory,
 /// within <c>Processing:MaxUploadBytes</c>. A CSV body gets ingest's first pass (<see cref="IngestScan"/>) over the
-/// same bytes as they arrive, so its job reads the spool file once. Whatever goes wrong, nothing is left behind.
+/// same bytes as they arrive, so its job reads the spool file once; a columns body may be copied into its staged
+/// table as it arrives (<see cref="UploadStaging"/>). Whatever goes wrong, nothing is left behind.
 /// </summary>
 internal static partial class UploadSpool
 {
@@ -14,7 +16,8 @@ internal static partial class UploadSpool
 
     /// <summary>
     /// Spools <paramref name="request"/>'s body. Returns null when the body is over the limit (the file is removed);
-    /// rethrows a client that went away or a disk that failed, after removing the file and logging why.
+    /// rethrows a client that went away or a disk that failed, after removing the file and logging why. With
+    /// <paramref name="stageWith"/>, a columns body is also copied into its staged table as it arrives.
     /// </summary>
     public static async Task<SpooledUpload?> ReceiveAsync(
         HttpRequest request,
@@ -22,6 +25,7 @@ internal static partial class UploadSpool
         IngestFormat format,
         char delimiter,
         bool header,
+        NpgsqlDataSource? stageWith,
         ProcessingOptions options,
         ILogger logger,
         CancellationToken cancellationToken)
@@ -35,16 +39,20 @@ internal static partial class UploadSpool
         Directory.CreateDirectory(options.UploadsDirectory);
         var spoolName = $"{Guid.NewGuid():N}{(format == IngestFormat.Columns ? ".columns" : ".csv")}";
         var spoolPath = Path.Combine(options.UploadsDirectory, spoolName);
+        UploadStaging? staging = null;
         try
         {
             long received;
-            IngestScan? scan;
+            IngestScan? scan = null;
             await using (var file = new FileStream(spoolPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
             {
-                if (format == IngestFormat.Columns)
+                if (format == IngestFormat.Columns && stageWith is not null)
+                {
+                    staging = await UploadStaging.CopyWhileSpoolingAsync(stageWith, request.Body, file, spoolName, logger, cancellationToken);
+                }
+                else if (format == IngestFormat.Columns)
                 {
                     await request.Body.CopyToAsync(file, BufferSize, cancellationToken);
-                    scan = null;
                 }
                 else
                 {
@@ -56,21 +64,21 @@ internal static partial class UploadSpool
 
             if (received > limit)
             {
-                File.Delete(spoolPath);
+                await DiscardAsync(staging, spoolPath);
                 return null;
             }
 
-            return new SpooledUpload(spoolPath, Path.Combine(".uploads", spoolName), scan);
+            return new SpooledUpload(spoolPath, Path.Combine(".uploads", spoolName), scan, staging);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            File.Delete(spoolPath);
+            await DiscardAsync(staging, spoolPath);
             return null;
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
         {
             // The client went away or the disk failed: nothing was queued, so leave nothing behind.
-            File.Delete(spoolPath);
+            await DiscardAsync(staging, spoolPath);
             Log.UploadAborted(logger, dataset, ex.Message);
             throw;
         }
@@ -98,6 +106,16 @@ internal static partial class UploadSpool
             await body.CopyToAsync(spool, BufferSize, cancellationToken);
             return null;
         }
+    }
+
+    private static async Task DiscardAsync(UploadStaging? staging, string spoolPath)
+    {
+        if (staging is not null)
+        {
+            await staging.DisposeAsync();
+        }
+
+        File.Delete(spoolPath);
     }
 
     private static partial class Log

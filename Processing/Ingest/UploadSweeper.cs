@@ -8,7 +8,9 @@ namespace DataStack.Processing.Ingest;
 /// Removes upload spool files that no queued or running ingest job refers to any more: uploads whose job
 /// was cancelled before it ran, or failed for good when its replica died on the last attempt. A job's own
 /// handler removes its file in every other case. Files younger than <see cref="MinimumAge"/> are left alone,
-/// so an upload still being received (not yet queued) is never touched. Safe on every replica at once.
+/// so an upload still being received (not yet queued) is never touched. Staged upload tables
+/// (<see cref="StagedUpload"/>) whose job has ended or is gone are dropped too; one still being copied is not
+/// committed yet, so it is invisible here. Safe on every replica at once.
 /// </summary>
 public sealed partial class UploadSweeper(
     NpgsqlDataSource dataSource, MigrationState migrations, IOptions<ProcessingOptions> options, ILogger<UploadSweeper> logger)
@@ -18,9 +20,10 @@ public sealed partial class UploadSweeper(
 
     private static readonly TimeSpan s_interval = TimeSpan.FromMinutes(5);
 
-    /// <summary>Deletes orphaned spool files once; returns how many.</summary>
+    /// <summary>Deletes orphaned spool files (and drops orphaned staged tables) once; returns how many files.</summary>
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
+        await DropOrphanedStagedTablesAsync(cancellationToken);
         var uploads = options.Value.UploadsDirectory;
         if (!Directory.Exists(uploads))
         {
@@ -70,6 +73,37 @@ public sealed partial class UploadSweeper(
         return deleted;
     }
 
+    /// <summary>
+    /// Drops staged tables no queued or running ingest job names. One statement, so the tables and the jobs are
+    /// seen in one snapshot: a job committed with its table is never missed.
+    /// </summary>
+    private async Task DropOrphanedStagedTablesAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'datasets' AND c.relkind = 'r' AND starts_with(c.relname, '{StagedUpload.Prefix}')
+              AND NOT EXISTS (
+                SELECT 1 FROM datastack.jobs j
+                WHERE j.kind = 'ingest' AND j.status IN ('queued', 'running') AND j.args->'staged'->>'table' = c.relname)
+            """);
+        var orphans = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                orphans.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var table in orphans)
+        {
+            await using var drop = dataSource.CreateCommand($"DROP TABLE IF EXISTS datasets.{Datasets.DatasetName.QuoteIdentifier(table)}");
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            Log.StagedTableDropped(logger, table);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await migrations.WhenApplied.WaitAsync(stoppingToken);
@@ -92,6 +126,9 @@ public sealed partial class UploadSweeper(
     {
         [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Removed {Count} orphaned upload spool files")]
         public static partial void Swept(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Dropped orphaned staged upload table {Table}")]
+        public static partial void StagedTableDropped(ILogger logger, string table);
 
         [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Could not sweep upload spool {Path}: {Reason}")]
         public static partial void SweepFailed(ILogger logger, string path, string reason);

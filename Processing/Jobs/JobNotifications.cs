@@ -5,7 +5,7 @@ namespace DataStack.Processing.Jobs;
 
 /// <summary>
 /// One LISTEN connection per replica for the queue's wake-ups: new work (<c>datastack_jobs</c>), finished
-/// jobs (<c>datastack_job_done</c>) and cancellation requests (<c>datastack_job_cancel</c>). When the
+/// jobs (<c>datastack_job_done</c>, one notification per statement carrying the ids it ended) and cancellation requests (<c>datastack_job_cancel</c>). When the
 /// connection drops it reconnects, and tells everyone to look again, since notifications may have been missed.
 /// </summary>
 public sealed partial class JobNotifications(NpgsqlDataSource dataSource, MigrationState migrations, ILogger<JobNotifications> logger)
@@ -41,6 +41,18 @@ public sealed partial class JobNotifications(NpgsqlDataSource dataSource, Migrat
 
             waiter.Count++;
             return new DoneRegistration(this, jobId, waiter);
+        }
+    }
+
+    /// <summary>How many jobs someone here is waiting on (for tests that must know the waits are in place).</summary>
+    internal int WaitedJobCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _doneWaiters.Count;
+            }
         }
     }
 
@@ -88,8 +100,8 @@ public sealed partial class JobNotifications(NpgsqlDataSource dataSource, Migrat
             case QueuedChannel:
                 JobsQueued?.Invoke();
                 break;
-            case DoneChannel when Guid.TryParse(e.Payload, out var doneId):
-                Complete(doneId);
+            case DoneChannel:
+                Complete(e.Payload);
                 break;
             case CancelChannel when Guid.TryParse(e.Payload, out var cancelId):
                 CancelRequested?.Invoke(cancelId);
@@ -111,13 +123,22 @@ public sealed partial class JobNotifications(NpgsqlDataSource dataSource, Migrat
         }
     }
 
-    private void Complete(Guid jobId)
+    /// <summary>Wakes whoever waits on the ended jobs of one statement: their ids, joined by commas.</summary>
+    private void Complete(string ids)
     {
         lock (_gate)
         {
-            if (_doneWaiters.Remove(jobId, out var waiter))
+            if (_doneWaiters.Count == 0)
             {
-                waiter.Done.TrySetResult();
+                return; // The common case on a busy queue: nobody here waits on anything.
+            }
+
+            foreach (var range in ids.AsSpan().Split(','))
+            {
+                if (Guid.TryParse(ids.AsSpan(range), out var jobId) && _doneWaiters.Remove(jobId, out var waiter))
+                {
+                    waiter.Done.TrySetResult();
+                }
             }
         }
     }

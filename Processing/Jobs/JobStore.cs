@@ -20,12 +20,22 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     /// The W3C context of the submitting request is stored so the job's span can link back to it.
     /// </summary>
     public async Task<(Job Job, bool Created)> SubmitAsync(
-        string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken)
+        string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken) =>
+        await SubmitAsync(null, kind, args, idempotencyKey, maxAttempts, submitter, cancellationToken);
+
+    /// <summary>
+    /// As above, on the caller's connection and inside its transaction, if one is open (null: a pooled one).
+    /// <c>created_at</c> is the moment of the INSERT, not the start of that transaction (a staged upload's began
+    /// with its body), so submit→start stays what it says.
+    /// </summary>
+    public async Task<(Job Job, bool Created)> SubmitAsync(
+        NpgsqlConnection? connection, string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
+        NpgsqlCommand Command(string sql) => connection is null ? dataSource.CreateCommand(sql) : new NpgsqlCommand(sql, connection);
+        await using var command = Command(
             $"""
-            INSERT INTO datastack.jobs (id, kind, args, idempotency_key, max_attempts, trace_parent, trace_state)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            INSERT INTO datastack.jobs (id, kind, args, idempotency_key, max_attempts, trace_parent, trace_state, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp())
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {SelectColumns}
             """);
@@ -45,7 +55,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         }
 
         // The key was taken: hand back the job it names.
-        await using var existing = dataSource.CreateCommand($"SELECT {SelectColumns} FROM datastack.jobs WHERE idempotency_key = $1");
+        await using var existing = Command($"SELECT {SelectColumns} FROM datastack.jobs WHERE idempotency_key = $1");
         existing.Parameters.Add(new() { Value = idempotencyKey! });
         await using var existingReader = await existing.ExecuteReaderAsync(cancellationToken);
         if (!await existingReader.ReadAsync(cancellationToken))
@@ -171,13 +181,14 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         string owner, TimeSpan lease, IReadOnlyList<(Guid Id, JobProgress Progress)> running, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            """
+            $"""
+            {LockHeldInIdOrder("$3")}
             UPDATE datastack.jobs j SET
                 lease_expires_at = now() + $2,
                 progress_rows = u.rows,
                 progress_bytes = u.bytes
-            FROM unnest($3::uuid[], $4::bigint[], $5::bigint[]) AS u(id, rows, bytes)
-            WHERE j.id = u.id AND j.lease_owner = $1 AND j.status = 'running'
+            FROM unnest($3::uuid[], $4::bigint[], $5::bigint[]) AS u(id, rows, bytes), held
+            WHERE j.id = u.id AND j.id = held.id AND j.lease_owner = $1 AND j.status = 'running'
             RETURNING j.id, j.cancel_requested
             """);
         command.Parameters.Add(new() { Value = owner });
@@ -221,11 +232,12 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         }
 
         await using var command = dataSource.CreateCommand(
-            """
+            $"""
+            {LockHeldInIdOrder("$2")}
             UPDATE datastack.jobs j SET status = 'succeeded', finished_at = clock_timestamp(), result = u.result, error = NULL,
                 progress_rows = u.rows, progress_bytes = u.bytes, lease_owner = NULL, lease_expires_at = NULL
-            FROM unnest($2::uuid[], $3::jsonb[], $4::bigint[], $5::bigint[]) AS u(id, result, rows, bytes)
-            WHERE j.id = u.id AND j.lease_owner = $1 AND j.status = 'running'
+            FROM unnest($2::uuid[], $3::jsonb[], $4::bigint[], $5::bigint[]) AS u(id, result, rows, bytes), held
+            WHERE j.id = u.id AND j.id = held.id AND j.lease_owner = $1 AND j.status = 'running'
             RETURNING j.id
             """);
         command.Parameters.Add(new() { Value = owner });
@@ -346,6 +358,14 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand("SELECT count(*) FROM datastack.jobs WHERE status = 'queued'");
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
+
+    /// <summary>
+    /// A <c>held</c> CTE that locks the owner's running jobs among <paramref name="ids"/> in id order. The heartbeat
+    /// and a completion batch update overlapping sets of the same replica's jobs at the same time; locking in one
+    /// order means they queue behind each other instead of deadlocking.
+    /// </summary>
+    private static string LockHeldInIdOrder(string ids) =>
+        $"WITH held AS (SELECT id FROM datastack.jobs WHERE id = ANY({ids}::uuid[]) AND lease_owner = $1 AND status = 'running' ORDER BY id FOR UPDATE)";
 
     internal static string ToTraceParent(ActivityContext context) =>
         $"00-{context.TraceId.ToHexString()}-{context.SpanId.ToHexString()}-{(context.TraceFlags.HasFlag(ActivityTraceFlags.Recorded) ? "01" : "00")}";

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace DataStack.Processing.Jobs;
 
@@ -29,5 +30,10 @@ public sealed class JobSubmitter(JobStore store, IEnumerable<IJobHandler> handle
     }
 
     public Task<(Job Job, bool Created)> SubmitAsync(string kind, JsonElement args, string? idempotencyKey, CancellationToken cancellationToken) =>
-        store.SubmitAsync(kind, args, idempotencyKey, options.Value.MaxAttempts, Activity.Current?.Context ?? default, cancellationToken);
+        SubmitAsync(null, kind, args, idempotencyKey, cancellationToken);
+
+    /// <summary>Queues the job on <paramref name="connection"/>, inside its open transaction (null: a pooled connection).</summary>
+    public Task<(Job Job, bool Created)> SubmitAsync(
+        NpgsqlConnection? connection, string kind, JsonElement args, string? idempotencyKey, CancellationToken cancellationToken) =>
+        store.SubmitAsync(connection, kind, args, idempotencyKey, options.Value.MaxAttempts, Activity.Current?.Context ?? default, cancellationToken);
 }

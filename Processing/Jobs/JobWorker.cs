@@ -8,10 +8,11 @@ using Npgsql;
 namespace DataStack.Processing.Jobs;
 
 /// <summary>
-/// Runs queued jobs on this replica: claims as many as it has free slots (<c>FOR UPDATE SKIP LOCKED</c>),
-/// keeps their leases alive with a heartbeat, re-queues jobs whose replica died, retries transient failures
-/// with backoff, and on shutdown lets running jobs finish within a grace period before returning them to
-/// the queue. It wakes on LISTEN/NOTIFY; the slow poll only catches retries whose backoff has elapsed.
+/// Runs queued jobs on this replica: claims them (<c>FOR UPDATE SKIP LOCKED</c>) into a local queue and runs at
+/// most <c>WorkerConcurrency</c> at once (<see cref="JobSlots"/>: while jobs are short, one claim carries more
+/// jobs than there are slots), keeps their leases alive with a heartbeat, re-queues jobs whose replica died,
+/// retries transient failures with backoff, and on shutdown hands back unstarted jobs at once and lets running
+/// ones finish within a grace period before returning them to the queue. It wakes on LISTEN/NOTIFY; the slow poll only catches retries whose backoff has elapsed.
 /// </summary>
 public sealed partial class JobWorker : BackgroundService
 {
@@ -29,6 +30,7 @@ public sealed partial class JobWorker : BackgroundService
     private readonly AsyncSignal _wake = new();
     private readonly CancellationTokenSource _maintenanceStop = new();
     private readonly JobCompletionWriter _completions;
+    private readonly JobSlots _slots;
     private Task _maintenance = Task.CompletedTask;
     private readonly Lock _stopGate = new();
     private Task? _stop;
@@ -51,6 +53,7 @@ public sealed partial class JobWorker : BackgroundService
         _handlers = handlers.ToDictionary(h => h.Kind, StringComparer.Ordinal);
         Owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..8]}";
         _completions = new JobCompletionWriter(store, Owner);
+        _slots = new JobSlots(_options.WorkerConcurrency, TimeProvider.System);
     }
 
     /// <summary>This replica's lease-owner name: host, process id and a random suffix.</summary>
@@ -68,19 +71,16 @@ public sealed partial class JobWorker : BackgroundService
         while (!stoppingToken.IsCancellationRequested)
         {
             _wake.Reset();
-            var free = _options.WorkerConcurrency - _running.Count;
+            var wanted = _slots.ClaimSize();
             var claimedAll = false;
-            if (free > 0)
+            if (wanted > 0)
             {
                 try
                 {
-                    var claimed = await _store.ClaimAsync(Owner, free, _options.Lease, stoppingToken);
-                    foreach (var job in claimed)
-                    {
-                        Start(job);
-                    }
-
-                    claimedAll = claimed.Count == free;
+                    var claimed = await _store.ClaimAsync(Owner, wanted, _options.Lease, stoppingToken);
+                    _slots.Add(claimed);
+                    StartWaiting();
+                    claimedAll = claimed.Count == wanted;
                     backoff = TimeSpan.Zero;
                 }
                 catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
@@ -94,7 +94,7 @@ public sealed partial class JobWorker : BackgroundService
 
             if (claimedAll)
             {
-                // Every free slot was filled: there may be more waiting once a slot frees up.
+                // The claim was filled: there may be more waiting.
                 continue;
             }
 
@@ -117,8 +117,10 @@ public sealed partial class JobWorker : BackgroundService
 
     private async Task DrainAndStopAsync(CancellationToken cancellationToken)
     {
-        // Stop claiming first; then give running jobs the grace period to finish.
+        // Stop claiming first, hand back what was claimed but never started; then give running jobs the grace
+        // period to finish.
         await base.StopAsync(cancellationToken);
+        await ReturnUnstartedAsync(_slots.Close());
         var inFlight = _running.Values.ToArray();
         if (inFlight.Length > 0)
         {
@@ -152,6 +154,15 @@ public sealed partial class JobWorker : BackgroundService
         base.Dispose();
     }
 
+    /// <summary>Starts waiting jobs while slots are free (called by the claim loop and by every job that ends).</summary>
+    private void StartWaiting()
+    {
+        while (_slots.TryStartNext(out var job))
+        {
+            Start(job);
+        }
+    }
+
     private void Start(ClaimedJob job)
     {
         var context = new JobContext(_store, Owner, job);
@@ -168,6 +179,19 @@ public sealed partial class JobWorker : BackgroundService
         var kindTag = new KeyValuePair<string, object?>("datastack.job.kind", job.Kind);
         var status = "succeeded";
         var started = Stopwatch.GetTimestamp();
+        var slotHeld = true;
+
+        // The slot is for running the handler; recording the outcome (group-committed) happens outside it.
+        void ReleaseSlot()
+        {
+            if (slotHeld)
+            {
+                slotHeld = false;
+                _slots.Release(job.Id);
+                StartWaiting();
+                _wake.Set();
+            }
+        }
 
         // Under the request that submitted the job (or a new trace, by JobTraceMode), never under whatever ran here before.
         Activity.Current = null;
@@ -188,6 +212,7 @@ public sealed partial class JobWorker : BackgroundService
             }
 
             var result = await handler.ExecuteAsync(context, token);
+            ReleaseSlot();
             if (!context.CompletedInTransaction
                 && !await _completions.CompleteAsync(new JobCompletion(job.Id, result, context.Progress)))
             {
@@ -248,6 +273,7 @@ public sealed partial class JobWorker : BackgroundService
         {
             _running.TryRemove(job.Id, out _);
             running.Cancellation.Dispose();
+            ReleaseSlot();
             _wake.Set();
             var statusTag = new KeyValuePair<string, object?>("datastack.job.status", status);
             _telemetry.JobsCompleted.Add(1, kindTag, statusTag);
@@ -281,14 +307,23 @@ public sealed partial class JobWorker : BackgroundService
         {
             try
             {
-                if (!_running.IsEmpty)
+                await ReturnUnstartedAsync(_slots.TakeOverdue());
+                var waiting = _slots.WaitingIds();
+                if (!_running.IsEmpty || waiting.Length > 0)
                 {
-                    var snapshot = _running.Values.Select(r => (r.Job.Id, r.Context.Progress)).ToArray();
+                    var snapshot = _running.Values.Select(r => (r.Job.Id, r.Context.Progress)).Concat(waiting.Select(id => (id, new JobProgress(0, 0)))).ToArray();
                     var held = await _store.HeartbeatAsync(Owner, _options.Lease, snapshot, stoppingToken);
                     foreach (var (id, _) in snapshot)
                     {
                         if (!_running.TryGetValue(id, out var running))
                         {
+                            // Claimed, not started: one no longer ours must not start; a cancelled one ends unstarted.
+                            var ours = held.TryGetValue(id, out var cancel);
+                            if ((!ours || cancel) && _slots.TryRemove(id) && cancel)
+                            {
+                                await RecordOutcomeAsync(() => _store.MarkCancelledAsync(id, Owner, CancellationToken.None));
+                            }
+
                             continue;
                         }
 
@@ -347,47 +382,20 @@ public sealed partial class JobWorker : BackgroundService
         {
             running.Interrupt(RunningJob.InterruptReason.Cancel);
         }
+        else if (_slots.TryRemove(jobId))
+        {
+            // Claimed but not started yet: it ends cancelled without running.
+            _ = Task.Run(() => RecordOutcomeAsync(() => _store.MarkCancelledAsync(jobId, Owner, CancellationToken.None)), CancellationToken.None);
+        }
     }
 
-    private static partial class Log
+    /// <summary>Hands claimed jobs that never started back to the queue, their attempt not counted.</summary>
+    private async Task ReturnUnstartedAsync(List<ClaimedJob> jobs)
     {
-        [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Job runner {Owner} started with {Concurrency} slots")]
-        public static partial void Started(ILogger logger, string owner, int concurrency);
-
-        [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Job {JobId} ({Kind}) started, attempt {Attempt}")]
-        public static partial void JobStarted(ILogger logger, Guid jobId, string kind, int attempt);
-
-        [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Job {JobId} ({Kind}) succeeded in {ElapsedMs:F0} ms")]
-        public static partial void JobSucceeded(ILogger logger, Guid jobId, string kind, double elapsedMs);
-
-        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) failed: {Code}{Position}")]
-        public static partial void JobFailed(ILogger logger, Guid jobId, string kind, string code, string position);
-
-        [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) attempt {Attempt} errored ({Code}); retry in {RetrySeconds:F1}s if attempts remain")]
-        public static partial void JobErrored(ILogger logger, Guid jobId, string kind, int attempt, string code, double retrySeconds, Exception exception);
-
-        [LoggerMessage(EventId = 2006, Level = LogLevel.Information, Message = "Job {JobId} ({Kind}) cancelled")]
-        public static partial void JobCancelled(ILogger logger, Guid jobId, string kind);
-
-        [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Job {JobId} ({Kind}) returned to the queue at shutdown")]
-        public static partial void JobReturned(ILogger logger, Guid jobId, string kind);
-
-        [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) lease lost; another replica owns it now")]
-        public static partial void LeaseLost(ILogger logger, Guid jobId, string kind);
-
-        [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Re-queued or failed {Count} jobs whose lease expired")]
-        public static partial void LeasesReaped(ILogger logger, int count);
-
-        [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Could not claim jobs; retrying in {DelaySeconds:F1}s: {Reason}")]
-        public static partial void ClaimFailed(ILogger logger, double delaySeconds, string reason);
-
-        [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Job maintenance (heartbeat, reaper) failed: {Reason}")]
-        public static partial void MaintenanceFailed(ILogger logger, string reason);
-
-        [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Could not record a job outcome; its lease will expire and it will be re-queued: {Reason}")]
-        public static partial void OutcomeNotRecorded(ILogger logger, string reason);
-
-        [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Waiting up to {GraceSeconds}s for {Count} running jobs")]
-        public static partial void Draining(ILogger logger, int count, int graceSeconds);
+        if (jobs.Count > 0)
+        {
+            await RecordOutcomeAsync(() => _store.ReturnToQueueAsync(Owner, [.. jobs.Select(j => j.Id)], CancellationToken.None));
+            Log.ReturnedUnstarted(_logger, jobs.Count);
+        }
     }
 }

@@ -20,26 +20,40 @@ public static class QueueBench
     public const double TargetRate = 5_000;
     public const double TargetP50Ms = 5;
     public const double TargetP99Ms = 50;
+    public const double TargetOfTuned = 0.8;
     private const int HttpClients = 16;
 
     public static async Task RunAsync(BenchEnvironment env, BenchOptions options, Report report, CancellationToken cancellationToken)
     {
         var rounds = Math.Min(options.Rounds, 3);
-        Console.WriteLine($"== queue: {options.QueueJobs:N0} noop jobs, 2 replicas × {options.QueueConcurrency} slots, {rounds} rounds");
-        var slots = new Dictionary<string, string> { ["Processing__WorkerConcurrency"] = options.QueueConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var setting = options.QueueConcurrency is { } c ? $"WorkerConcurrency {c}" : "the shipped settings";
+        Console.WriteLine($"== queue: {options.QueueJobs:N0} noop jobs, 2 replicas at {setting}, {rounds} rounds");
+        var slots = options.QueueConcurrency is { } n
+            ? new Dictionary<string, string> { ["Processing__WorkerConcurrency"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+            : null;
         await using var a = await env.StartProcessingAsync(slots, cancellationToken);
         await using var b = await env.StartProcessingAsync(slots, cancellationToken);
         using var clientA = a.CreateClient();
         using var clientB = b.CreateClient();
         HttpClient[] clients = [clientA, clientB];
 
+        // The comparison pair: the same, tuned, on a queue (database) of its own so neither pair runs the other's jobs.
+        var tuned = options.QueueTunedConcurrency > 0 ? await TunedPair.StartAsync(env, options.QueueTunedConcurrency, cancellationToken) : null;
+        await using var tunedDisposer = tuned;
+
         // Warm-up: JIT (tiered compilation takes a while on a busy machine) and pools on both replicas.
         await HttpBurstAsync(env, clients, 2_000, cancellationToken);
-        await CleanAsync(env, cancellationToken);
-        await InsertDrainAsync(env, options.QueueJobs, cancellationToken);
-        await CleanAsync(env, cancellationToken);
+        await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+        await InsertDrainAsync(env.AnalyticsAdmin, options.QueueJobs, cancellationToken);
+        await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+        if (tuned is not null)
+        {
+            await InsertDrainAsync(tuned.ConnectionString, options.QueueJobs, cancellationToken);
+            await CleanAsync(tuned.ConnectionString, cancellationToken);
+        }
 
         var drain = new List<double>();
+        var tunedDrain = new List<double>();
         var http = new List<double>();
         var submit = new List<double>();
         var p50 = new List<double>();
@@ -49,31 +63,52 @@ public static class QueueBench
         var postgresCpu = new List<double>();
         for (var round = 1; round <= rounds; round++)
         {
+            // Who drains first alternates, so noise from the shared machine lands on both pairs.
+            if (tuned is not null && round % 2 == 0)
+            {
+                tunedDrain.Add(await TunedDrainAsync(tuned, options.QueueJobs, round, rounds, cancellationToken));
+            }
+
             var cpuBefore = (Processing: BenchEnvironment.CpuMs(a.Pid) + BenchEnvironment.CpuMs(b.Pid), Postgres: env.PostgresCpuMs());
-            var d = await InsertDrainAsync(env, options.QueueJobs, cancellationToken);
+            var d = await InsertDrainAsync(env.AnalyticsAdmin, options.QueueJobs, cancellationToken);
             drain.Add(d);
             processingCpu.Add((BenchEnvironment.CpuMs(a.Pid) + BenchEnvironment.CpuMs(b.Pid) - cpuBefore.Processing) * 1000 / options.QueueJobs);
             postgresCpu.Add((env.PostgresCpuMs() - cpuBefore.Postgres) * 1000 / options.QueueJobs);
             Console.WriteLine($"    round {round}/{rounds} drain (batched INSERT): {d:F0} jobs/s; CPU per job: Processing {processingCpu[^1]:F0} µs, PostgreSQL {postgresCpu[^1]:F0} µs");
-            await CleanAsync(env, cancellationToken);
+            await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+            if (tuned is not null && round % 2 == 1)
+            {
+                tunedDrain.Add(await TunedDrainAsync(tuned, options.QueueJobs, round, rounds, cancellationToken));
+            }
 
             var (e2e, submitRate) = await HttpBurstAsync(env, clients, options.QueueJobs, cancellationToken);
             http.Add(e2e);
             submit.Add(submitRate);
             Console.WriteLine($"    round {round}/{rounds} HTTP: submitted {submitRate:F0}/s, end to end {e2e:F0} jobs/s");
-            await CleanAsync(env, cancellationToken);
+            await CleanAsync(env.AnalyticsAdmin, cancellationToken);
 
             var (lp50, lp99, lclient) = await PacedLatencyAsync(env, clientA, options.PacedRate, options.PacedJobs, cancellationToken);
             p50.Add(lp50);
             p99.Add(lp99);
             clientMs.Add(lclient);
             Console.WriteLine($"    round {round}/{rounds} paced {options.PacedRate}/s: submit→start p50 {lp50:F1} ms, p99 {lp99:F1} ms");
-            await CleanAsync(env, cancellationToken);
+            await CleanAsync(env.AnalyticsAdmin, cancellationToken);
         }
 
-        var section = $"3 queue (noop, 2 replicas × WorkerConcurrency {options.QueueConcurrency})";
+        var section = $"3 queue (noop, 2 replicas at {setting})";
         var drainMedian = Stats.Median(drain);
         report.Add(section, $"drain rate: {options.QueueJobs:N0} jobs queued by one INSERT, commit → last finished", $"{drainMedian:F0} jobs/s", $"≥ {TargetRate:N0}/s", drainMedian >= TargetRate);
+        if (tuned is not null)
+        {
+            var tunedMedian = Stats.Median(tunedDrain);
+            report.Add(
+                section,
+                $"drain of 2 replicas at WorkerConcurrency {options.QueueTunedConcurrency} (own queue, alternating with the above)",
+                $"{tunedMedian:F0} jobs/s → {setting} reach {Report.Num(drainMedian / tunedMedian)}× of it",
+                $"≥ {TargetOfTuned}×",
+                drainMedian / tunedMedian >= TargetOfTuned);
+        }
+
         var cpuPerJob = Stats.Median(processingCpu) + Stats.Median(postgresCpu);
         report.Add(section, "drain: CPU per job (both replicas / PostgreSQL, PostgreSQL's includes the INSERT)", $"{Stats.Median(processingCpu):F0} µs / {Stats.Median(postgresCpu):F0} µs → ceiling on {Environment.ProcessorCount} idle cores ≈ {Environment.ProcessorCount * 1e6 / cpuPerJob:F0} jobs/s");
         report.Add(section, $"HTTP: {options.QueueJobs:N0} × POST /jobs from {HttpClients} clients, first submit → last finished", $"{Stats.Median(http):F0} jobs/s (submission alone {Stats.Median(submit):F0}/s)");
@@ -82,14 +117,25 @@ public static class QueueBench
         report.Add(section, $"submit→start p50, paced {options.PacedRate}/s × {options.PacedJobs:N0} (started_at − created_at)", Report.Ms(p50Median), $"≤ {TargetP50Ms} ms", p50Median <= TargetP50Ms);
         report.Add(section, $"submit→start p99, paced {options.PacedRate}/s", Report.Ms(p99Median), $"≤ {TargetP99Ms} ms", p99Median <= TargetP99Ms);
         report.Add(section, "POST /jobs client round trip p50, paced", Report.Ms(Stats.Median(clientMs)));
-        report.Note($"Queue replicas ran with Processing__WorkerConcurrency={options.QueueConcurrency} (the shipped default is 4): a claim takes at most the free slots, so for microsecond jobs the slots bound how many jobs share one claim and one completion statement.");
-        report.Note($"Queue rounds: drain {string.Join(", ", drain.Select(x => x.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))} jobs/s; HTTP end to end {string.Join(", ", http.Select(x => x.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))} jobs/s; p50 {string.Join(", ", p50.Select(x => x.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} ms.");
+        report.Note($"Queue replicas ran at {setting}{(options.QueueConcurrency is null ? " (Processing__WorkerConcurrency unset)" : "")}; the comparison pair at WorkerConcurrency {options.QueueTunedConcurrency}.");
+        report.Note($"Queue rounds: drain {Join(drain, "F0")} jobs/s; tuned drain {Join(tunedDrain, "F0")} jobs/s; HTTP end to end {Join(http, "F0")} jobs/s; p50 {Join(p50, "F1")} ms.");
+    }
+
+    private static string Join(IEnumerable<double> values, string format) =>
+        string.Join(", ", values.Select(x => x.ToString(format, System.Globalization.CultureInfo.InvariantCulture)));
+
+    private static async Task<double> TunedDrainAsync(TunedPair tuned, int count, int round, int rounds, CancellationToken cancellationToken)
+    {
+        var rate = await InsertDrainAsync(tuned.ConnectionString, count, cancellationToken);
+        Console.WriteLine($"    round {round}/{rounds} drain at WorkerConcurrency {tuned.Concurrency}: {rate:F0} jobs/s");
+        await CleanAsync(tuned.ConnectionString, cancellationToken);
+        return rate;
     }
 
     /// <summary>Queues <paramref name="count"/> jobs in one INSERT and returns jobs/s from its commit to the last finish.</summary>
-    private static async Task<double> InsertDrainAsync(BenchEnvironment env, int count, CancellationToken cancellationToken)
+    private static async Task<double> InsertDrainAsync(string connectionString, int count, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(env.AnalyticsAdmin);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         DateTime batch;
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
@@ -120,7 +166,7 @@ public static class QueueBench
     private static async Task<(double EndToEndRate, double SubmitRate)> HttpBurstAsync(
         BenchEnvironment env, HttpClient[] clients, int count, CancellationToken cancellationToken)
     {
-        await CleanAsync(env, cancellationToken);
+        await CleanAsync(env.AnalyticsAdmin, cancellationToken);
         var next = 0;
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, HttpClients).Select(worker => Task.Run(
@@ -148,7 +194,7 @@ public static class QueueBench
     private static async Task<(double P50, double P99, double ClientP50)> PacedLatencyAsync(
         BenchEnvironment env, HttpClient client, int rate, int count, CancellationToken cancellationToken)
     {
-        await CleanAsync(env, cancellationToken);
+        await CleanAsync(env.AnalyticsAdmin, cancellationToken);
         var roundTrips = new List<double>(count);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
@@ -180,10 +226,15 @@ public static class QueueBench
         return (Stats.Percentile(samples, 50), Stats.Percentile(samples, 99), Stats.Median(roundTrips));
     }
 
-    private static async Task CleanAsync(BenchEnvironment env, CancellationToken cancellationToken)
+    private static async Task CleanAsync(string connectionString, CancellationToken cancellationToken)
     {
-        await env.ExecuteAsync("DELETE FROM datastack.jobs WHERE kind = 'noop'", cancellationToken);
-        await env.ExecuteAsync("VACUUM ANALYZE datastack.jobs", cancellationToken);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        foreach (var sql in (string[])["DELETE FROM datastack.jobs WHERE kind = 'noop'", "VACUUM ANALYZE datastack.jobs"])
+        {
+            await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 
     private static async Task WaitForIdleAsync(NpgsqlConnection connection, CancellationToken cancellationToken)

@@ -117,6 +117,72 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
         Assert.Equal(2L, await Sql.ScalarAsync<long>(app.ConnectionString, $"SELECT count(*) FROM datasets.{name}"));
     }
 
+    [Fact]
+    public async Task AReplaceIsCopiedWhileReceivedAndItsStagedTableIsSwappedIn()
+    {
+        // Arrange
+        var name = TestDatasets.NewName("stagecols");
+        Assert.Equal(JobStatus.Succeeded, (await app.UploadAndWaitAsync(name, "a\n7\n")).Status);
+        var body = new ColumnsBody(("a", "bigint")).Batch(C(Int64s(1, 2), false, false)).Batch(C(Int64s(3), false)).End();
+
+        // Act
+        var job = await app.UploadBytesAndWaitAsync(name, body, ContentType, "?mode=replace");
+
+        // Assert: the job swapped in the table the upload had filled, and nothing staged is left over.
+        Assert.True(job.Status == JobStatus.Succeeded, job.Error?.Message);
+        Assert.Equal(3L, job.Args.GetProperty("staged").GetProperty("rows").GetInt64());
+        Assert.Equal([[1L], [2L], [3L]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name} ORDER BY a"));
+        Assert.Equal(0L, await StagedTablesAsync(job));
+        await app.AssertNoSpoolFilesAsync();
+    }
+
+    [Fact]
+    public async Task AStagedUploadWhoseJobFailsLeavesTheDatasetAndNoStagedTable()
+    {
+        // Arrange: a view depends on the dataset, so replacing it fails at the swap, after the rows were copied.
+        var name = TestDatasets.NewName("stagefail");
+        Assert.Equal(JobStatus.Succeeded, (await app.UploadAndWaitAsync(name, "a\n7\n")).Status);
+        await Sql.ExecuteAsync(app.ConnectionString, $"CREATE VIEW public.{name}_view AS SELECT * FROM datasets.{name}");
+        var body = new ColumnsBody(("a", "bigint")).Batch(C(Int64s(1), false)).End();
+
+        // Act
+        var job = await app.UploadBytesAndWaitAsync(name, body, ContentType, "?mode=replace");
+
+        // Assert
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Equal("dependent_objects", job.Error?.Code);
+        Assert.True(job.Args.TryGetProperty("staged", out _), "the upload was not staged, so this test checked nothing");
+        Assert.Equal([[7L]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name}"));
+        Assert.Equal(0L, await StagedTablesAsync(job));
+        await app.AssertNoSpoolFilesAsync();
+    }
+
+    [Fact]
+    public async Task AnUploadCutOffMidBodyLeavesNoJobNoStagedTableAndNoSpoolFile()
+    {
+        // Arrange: the client sends the header and a batch (so the COPY has started), then fails mid-body.
+        var name = TestDatasets.NewName("stagecut");
+        var start = new ColumnsBody(("a", "bigint")).Batch(C(Int64s(1, 2), false, false)).Bytes();
+        using var content = new StreamContent(new FailingAfterStream(start));
+        content.Headers.ContentType = new(ContentType);
+
+        // Act
+        await Assert.ThrowsAnyAsync<Exception>(() => app.Client.PutAsync($"/datasets/{name}?mode=replace", content));
+
+        // Assert: nothing queued, nothing staged, nothing spooled.
+        Assert.Equal(0L, await Sql.ScalarAsync<long>(app.ConnectionString, "SELECT count(*) FROM datastack.jobs WHERE args->>'dataset' = $1", name));
+        Assert.Equal(0L, await Sql.ScalarAsync<long>(
+            app.ConnectionString,
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'datasets' AND c.relname LIKE 'upload-%'"));
+        await app.AssertNoSpoolFilesAsync();
+    }
+
+    private async Task<long> StagedTablesAsync(Job job) =>
+        await Sql.ScalarAsync<long>(
+            app.ConnectionString,
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'datasets' AND c.relname = $1",
+            job.Args.GetProperty("staged").GetProperty("table").GetString()!);
+
     /// <summary>One column of a batch: its value bytes and a NULL flag per row.</summary>
     private static (bool[] Nulls, byte[] Values) C(byte[] values, params bool[] nulls) => (nulls, values);
 
@@ -187,6 +253,22 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
             var bytes = new byte[4];
             BinaryPrimitives.WriteUInt32LittleEndian(bytes, value);
             _bytes.AddRange(bytes);
+        }
+    }
+
+    /// <summary>A request body that yields <c>start</c> and then breaks, as a client that dies mid-upload.</summary>
+    private sealed class FailingAfterStream(byte[] start) : MemoryStream(start)
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await base.ReadAsync(buffer, cancellationToken);
+            return read > 0 ? read : throw new IOException("The client went away mid-upload.");
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var read = base.Read(buffer, offset, count);
+            return read > 0 ? read : throw new IOException("The client went away mid-upload.");
         }
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DataStack.Processing.Jobs;
+using Microsoft.Extensions.DependencyInjection;
 using DataStack.Processing.Tests.Infrastructure;
 
 namespace DataStack.Processing.Tests;
@@ -105,6 +106,34 @@ public sealed class JobQueueTests(ProcessingApp app) : IClassFixture<ProcessingA
     }
 
     [Fact]
+    public async Task OneStatementEndingManyJobsWakesEveryWaiter()
+    {
+        // Arrange: 250 jobs leased by another (imaginary) replica, so this one leaves them alone; one waiter each.
+        // 250 ids take two notifications (at most 200 ids fit one).
+        var ids = Enumerable.Range(0, 250).Select(_ => Guid.CreateVersion7()).ToArray();
+        await Sql.ExecuteAsync(
+            app.ConnectionString,
+            """
+            INSERT INTO datastack.jobs (id, kind, args, max_attempts, status, attempts, started_at, lease_owner, lease_expires_at)
+            SELECT id, 'noop', '{}', 3, 'running', 1, now(), 'elsewhere', now() + interval '1 hour' FROM unnest($1::uuid[]) AS id
+            """,
+            ids);
+        var waits = ids.Select(id => app.WaitAsync(id, timeoutSeconds: JobEndpoints.MaxWaitSeconds)).ToArray();
+        await WaitForWaitersAsync(ids.Length);
+
+        // Act: one UPDATE ends all of them.
+        await Sql.ExecuteAsync(
+            app.ConnectionString,
+            "UPDATE datastack.jobs SET status = 'cancelled', finished_at = now(), lease_owner = NULL, lease_expires_at = NULL WHERE id = ANY($1)",
+            ids);
+        // Bounded far below the waits' own timeout: only a notification can end them this early.
+        var ended = await Task.WhenAll(waits).WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Assert: every wait was woken by the end, none answered at its timeout.
+        Assert.All(ended, job => Assert.Equal(JobStatus.Cancelled, job.Status));
+    }
+
+    [Fact]
     public async Task WaitReturnsCurrentStateAtTheTimeout()
     {
         // Arrange
@@ -154,6 +183,18 @@ public sealed class JobQueueTests(ProcessingApp app) : IClassFixture<ProcessingA
         // Assert
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    private async Task WaitForWaitersAsync(int count)
+    {
+        // Bounded: the waits must be registered (they register before reading the job) within 30 s.
+        var notifications = app.Services.GetRequiredService<JobNotifications>();
+        for (var i = 0; i < 300 && notifications.WaitedJobCount < count; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(notifications.WaitedJobCount >= count, $"Only {notifications.WaitedJobCount} of {count} waits were registered.");
     }
 
     private async Task WaitForStatusAsync(Guid id, JobStatus status)
