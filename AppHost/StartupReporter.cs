@@ -28,7 +28,12 @@ internal sealed partial class StartupReporter(
     private async Task ReportHealthyAsync(CancellationToken stoppingToken)
     {
         var clock = Stopwatch.StartNew();
-        var names = model.Resources.Where(resource => resource is not ParameterResource).Select(resource => resource.Name).ToList();
+        // Parameters never turn healthy, and resources that are not started with the AppHost (explicit start, such as
+        // Aspire's hidden `processing-rebuilder`) would keep this waiting for ever.
+        var names = model.Resources
+            .Where(resource => resource is not ParameterResource && !resource.Annotations.OfType<ExplicitStartupAnnotation>().Any())
+            .Select(resource => resource.Name)
+            .ToList();
         try
         {
             await Task.WhenAll(names.Select(name => notifications.WaitForResourceHealthyAsync(name, WaitBehavior.StopOnResourceUnavailable, stoppingToken)));
