@@ -27,7 +27,6 @@ internal sealed partial class StartupReporter(
 
     private async Task ReportHealthyAsync(CancellationToken stoppingToken)
     {
-        var clock = Stopwatch.StartNew();
         // Parameters never turn healthy, and resources that are not started with the AppHost (explicit start, such as
         // Aspire's hidden `processing-rebuilder`) would keep this waiting for ever.
         var names = model.Resources
@@ -37,7 +36,9 @@ internal sealed partial class StartupReporter(
         try
         {
             await Task.WhenAll(names.Select(name => notifications.WaitForResourceHealthyAsync(name, WaitBehavior.StopOnResourceUnavailable, stoppingToken)));
-            Log.AllHealthy(logger, names.Count, clock.Elapsed.TotalSeconds, string.Join(", ", names));
+            // From the AppHost process's start, which is what a person waiting at the console experiences.
+            using var process = Process.GetCurrentProcess();
+            Log.AllHealthy(logger, names.Count, (DateTime.Now - process.StartTime).TotalSeconds, string.Join(", ", names));
         }
         catch (DistributedApplicationException)
         {
@@ -95,7 +96,7 @@ internal sealed partial class StartupReporter(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "All {ResourceCount} resources are healthy, {Seconds:F1} s after start: {ResourceNames}")]
+        [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "All {ResourceCount} resources are healthy, {Seconds:F1} s after the AppHost started: {ResourceNames}")]
         public static partial void AllHealthy(ILogger logger, int resourceCount, double seconds, string resourceNames);
 
         [LoggerMessage(EventId = 1, Level = LogLevel.Error,
