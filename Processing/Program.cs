@@ -3,6 +3,7 @@ using DataStack.Processing.Auth;
 using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
 using DataStack.Processing.Http;
+using DataStack.Processing.Ingest;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.OpenApi;
 using DataStack.Processing.Telemetry;
@@ -50,6 +51,10 @@ builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = 
         // Retryable, and said so; the exception's own text (host names, pool state) stays in the logs.
         context.ProblemDetails.Detail = "The analytics database cannot be reached right now (down, restarting, or out of connections). Try again shortly.";
         context.HttpContext.Response.Headers.RetryAfter = "5";
+    }
+    else if (context.Exception is DataFolderNotWritableException notWritable)
+    {
+        context.ProblemDetails.Detail = notWritable.Message;
     }
 });
 builder.Services.AddOpenApi(ProcessingOpenApi.Configure);

@@ -36,7 +36,15 @@ internal static partial class UploadSpool
             sizeFeature.MaxRequestBodySize = limit;
         }
 
-        Directory.CreateDirectory(options.UploadsDirectory);
+        try
+        {
+            Directory.CreateDirectory(options.UploadsDirectory);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new DataFolderNotWritableException(ex);
+        }
+
         var spoolName = $"{Guid.NewGuid():N}{(format == IngestFormat.Columns ? ".columns" : ".csv")}";
         var spoolPath = Path.Combine(options.UploadsDirectory, spoolName);
         UploadStaging? staging = null;

@@ -220,6 +220,36 @@ public sealed class IngestRejectionTests(ProcessingApp app) : IClassFixture<Proc
         }
     }
 
+    [Fact]
+    public async Task UploadToADataFolderThatCannotBeWrittenIsA500ThatNamesTheSetting()
+    {
+        // Arrange: an app whose data folder is a file, so its .uploads folder cannot be made (as a volume owned by
+        // another user would refuse it; root, which runs the tests, can write anywhere else).
+        var notAFolder = Path.GetTempFileName();
+        var broken = new ProcessingApp().With("Processing:DataDir", notAFolder);
+        await broken.InitializeAsync();
+        try
+        {
+            using var csv = new StringContent("a\n1\n");
+            csv.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+
+            // Act
+            using var response = await broken.Client.PutAsync($"/datasets/{TestDatasets.NewName("nowhere")}", csv);
+            var body = await response.Content.ReadAsStringAsync();
+
+            // Assert
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains("Processing:DataDir", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(notAFolder, body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await broken.DisposeAsync();
+            File.Delete(notAFolder);
+        }
+    }
+
     /// <summary>A body without a known length, so the client sends it chunked.</summary>
     private sealed class NonSeekableStream(byte[] bytes) : MemoryStream(bytes)
     {
