@@ -1,5 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 
 namespace DataStack.AppHost.Tests;
@@ -96,71 +94,15 @@ internal sealed class DockerSandbox : IAsyncDisposable
 
     private string ContainerName(string alias) => $"datastack-test-{alias}-{Id}";
 
-    private static async Task<string> RunAsync(
+    private static Task<string> RunAsync(
         IReadOnlyList<string> arguments,
         IReadOnlyDictionary<string, string>? environment,
-        CancellationToken cancellationToken)
-    {
-        var result = await TryRunAsync(arguments, environment, cancellationToken);
-        if (result.ExitCode != 0)
-        {
-            throw new InvalidOperationException(
-                $"'{ContainerRuntime.Executable} {string.Join(' ', arguments)}' exited with code {result.ExitCode}: {result.Error.Trim()}");
-        }
+        CancellationToken cancellationToken) =>
+        CommandLine.RunAsync(ContainerRuntime.Executable, arguments, CommandTimeout, cancellationToken, environment: environment);
 
-        return result.Output.Trim();
-    }
-
-    private static async Task<CommandResult> TryRunAsync(
+    private static Task<CommandLine.Result> TryRunAsync(
         IReadOnlyList<string> arguments,
         IReadOnlyDictionary<string, string>? environment,
-        CancellationToken cancellationToken)
-    {
-        var startInfo = new ProcessStartInfo(ContainerRuntime.Executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            startInfo.Environment[name] = value;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(CommandTimeout);
-        Process process;
-        try
-        {
-            process = Process.Start(startInfo) ?? throw new InvalidOperationException($"'{ContainerRuntime.Executable}' could not be started.");
-        }
-        catch (Win32Exception ex)
-        {
-            throw new InvalidOperationException($"'{ContainerRuntime.Executable}' could not be run ({ex.Message}).", ex);
-        }
-
-        using (process)
-        {
-            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-            var error = process.StandardError.ReadToEndAsync(timeout.Token);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw;
-            }
-
-            return new CommandResult(process.ExitCode, await output, await error);
-        }
-    }
-
-    private sealed record CommandResult(int ExitCode, string Output, string Error);
+        CancellationToken cancellationToken) =>
+        CommandLine.TryRunAsync(ContainerRuntime.Executable, arguments, CommandTimeout, cancellationToken, environment: environment);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace DataStack.AppHost.Tests;
@@ -51,37 +50,13 @@ public sealed class PublishManifestTests
     private static async Task<(int ExitCode, string Log)> RunAsync(string[] appHostArgs, Dictionary<string, string> environment)
     {
         var appHostProject = Path.Combine(Projects.AppHost.ProjectPath, "AppHost.csproj");
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in (string[])["run", "--project", appHostProject, "--no-build", "-c", BuildConfiguration, "--", .. appHostArgs])
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            startInfo.Environment[name] = value;
-        }
-
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("dotnet could not be started.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(CommandTimeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"The publish command did not exit within {CommandTimeout}:\n{await stdout}{await stderr}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var result = await CommandLine.TryRunAsync(
+            "dotnet",
+            ["run", "--project", appHostProject, "--no-build", "-c", BuildConfiguration, "--", .. appHostArgs],
+            CommandTimeout,
+            CancellationToken.None,
+            environment: environment);
+        return (result.ExitCode, result.Output + result.Error);
     }
 
 #if DEBUG

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Xunit.Abstractions;
 
@@ -27,7 +26,9 @@ public sealed class DashboardBrowserTests(StackFixture stack, ITestOutputHelper 
         var screenshots = Path.Combine(RepositoryRoot, "artifacts", "screenshots");
 
         // Act
-        var (exitCode, stdout, stderr) = await RunNodeAsync(
+        // dashboard-check.mjs bounds each of its own steps; this is the outer limit.
+        var (exitCode, stdout, stderr) = await CommandLine.TryRunAsync(
+            "node",
             [
                 Path.Combine(RepositoryRoot, "tests", "browser", "dashboard-check.mjs"),
                 "--login-url", login.AbsoluteUri,
@@ -37,6 +38,7 @@ public sealed class DashboardBrowserTests(StackFixture stack, ITestOutputHelper 
                 "--console-resource", "jupyter",
                 "--console-contains", "is running at",
             ],
+            TimeSpan.FromMinutes(4),
             cts.Token);
 
         // Assert
@@ -61,29 +63,5 @@ public sealed class DashboardBrowserTests(StackFixture stack, ITestOutputHelper 
         Assert.True(root.GetProperty("console").GetProperty("lines").GetInt32() > 0);
         Assert.True(root.GetProperty("unauthenticated").GetProperty("onLoginPage").GetBoolean());
         Assert.All(stack.Secrets.Where(secret => secret != stack.DashboardApiKey), secret => Assert.DoesNotContain(secret, stdout, StringComparison.Ordinal));
-    }
-
-    private static async Task<(int ExitCode, string Output, string Error)> RunNodeAsync(string[] args, CancellationToken cancellationToken)
-    {
-        var startInfo = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("node could not be started.");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
     }
 }

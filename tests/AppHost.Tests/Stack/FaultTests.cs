@@ -24,7 +24,7 @@ public sealed class FaultTests(StackFixture stack)
         var postgresId = stack.GetResourceIds("postgres")[0];
 
         // Act: kill the container behind DCP's back, as a crash would.
-        await DockerCli.RunAsync(["kill", await stack.GetContainerIdAsync("postgres", cts.Token)], null, cts.Token);
+        await CommandLine.RunAsync(ContainerRuntime.Executable, ["kill", await stack.GetContainerIdAsync("postgres", cts.Token)], TimeSpan.FromMinutes(1), cts.Token);
         await stack.App.ResourceNotifications.WaitForResourceAsync("processing", e => e.Snapshot.HealthStatus == HealthStatus.Unhealthy, cts.Token);
         var restart = await stack.App.ResourceCommands.ExecuteCommandAsync(postgresId, KnownResourceCommands.StartCommand, cts.Token);
         if (!restart.Success)

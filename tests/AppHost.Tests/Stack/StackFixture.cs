@@ -96,7 +96,7 @@ public sealed class StackFixture : IAsyncLifetime
         if (_builder is not null)
         {
             await _builder.DisposeAsync();
-            await DockerCli.TryRunAsync(["volume", "rm", "--force", VolumeName], null, CancellationToken.None);
+            await CommandLine.TryRunAsync(ContainerRuntime.Executable, ["volume", "rm", "--force", VolumeName], TimeSpan.FromMinutes(1), CancellationToken.None);
         }
     }
 
@@ -116,7 +116,7 @@ public sealed class StackFixture : IAsyncLifetime
     public async Task<string> RunPythonInJupyterAsync(string program, CancellationToken cancellationToken)
     {
         var container = await GetContainerIdAsync("jupyter", cancellationToken);
-        return await DockerCli.RunAsync(["exec", "-i", container, "python", "-"], program, cancellationToken);
+        return await CommandLine.RunAsync(ContainerRuntime.Executable, ["exec", "-i", container, "python", "-"], TimeSpan.FromMinutes(5), cancellationToken, input: program);
     }
 
     /// <summary>Every console log line the stack's resources have written so far.</summary>
