@@ -96,7 +96,7 @@ public sealed partial class IngestJobHandler(
                 DeleteSpoolFile(path);
                 if (!succeeded && args.Staged is { } staged)
                 {
-                    await DropStagedTableAsync(staged.Table); // Swapped in on success; otherwise it goes with the job.
+                    await DropAsideTableAsync(staged.Table); // Swapped in on success; otherwise it goes with the job.
                 }
             }
         }
@@ -226,13 +226,14 @@ public sealed partial class IngestJobHandler(
         }
 
         long rowCount;
+        string? replaced = null;
         if (appendToExisting)
         {
             rowCount = await IngestTable.CountRowsAsync(connection, target, cancellationToken);
         }
         else
         {
-            await IngestTable.SwapInAsync(connection, name, target, cancellationToken);
+            replaced = await IngestTable.SwapInAsync(connection, name, target, context.Id, cancellationToken);
             rowCount = rows;
         }
 
@@ -253,6 +254,10 @@ public sealed partial class IngestJobHandler(
         };
         await context.CompleteInTransactionAsync(connection, result, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        if (replaced is not null)
+        {
+            await DropAsideTableAsync(replaced); // after the commit, which is what the job's caller waits for
+        }
 
         telemetry.RowsIngested.Add(rows);
         telemetry.BytesIngested.Add(bytes);
@@ -292,7 +297,8 @@ public sealed partial class IngestJobHandler(
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private async Task DropStagedTableAsync(string table)
+    /// <summary>Drops a staged or replaced table (never a dataset's: both names have a dash); the sweeper retries failures.</summary>
+    private async Task DropAsideTableAsync(string table)
     {
         try
         {
@@ -356,7 +362,7 @@ public sealed partial class IngestJobHandler(
         [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Could not delete the upload spool file {Path}: {Reason}")]
         public static partial void SpoolNotDeleted(ILogger logger, string path, string reason);
 
-        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Could not drop the staged upload table {Table}; the upload sweeper will: {Reason}")]
+        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Could not drop the set-aside table {Table}; the upload sweeper will: {Reason}")]
         public static partial void StagedTableNotDropped(ILogger logger, string table, string reason);
 
         [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Could not tell whether job {JobId} was cancelled; its upload spool file is kept: {Reason}")]

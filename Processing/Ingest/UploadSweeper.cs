@@ -10,7 +10,7 @@ namespace DataStack.Processing.Ingest;
 /// handler removes its file in every other case. Files younger than <see cref="MinimumAge"/> are left alone,
 /// so an upload still being received (not yet queued) is never touched. Staged upload tables
 /// (<see cref="StagedUpload"/>) whose job has ended or is gone are dropped too; one still being copied is not
-/// committed yet, so it is invisible here. Safe on every replica at once.
+/// committed yet, so it is invisible here. So are old tables of replaced datasets. Safe on every replica at once.
 /// </summary>
 public sealed partial class UploadSweeper(
     NpgsqlDataSource dataSource, MigrationState migrations, IOptions<ProcessingOptions> options, ILogger<UploadSweeper> logger)
@@ -74,18 +74,20 @@ public sealed partial class UploadSweeper(
     }
 
     /// <summary>
-    /// Drops staged tables no queued or running ingest job names. One statement, so the tables and the jobs are
-    /// seen in one snapshot: a job committed with its table is never missed.
+    /// Drops staged tables no queued or running ingest job names, and the old tables replaced datasets left
+    /// behind (<see cref="IngestTable.SwapInAsync"/>; their job drops them right after its commit, unless it died
+    /// in between). One statement, so the tables and the jobs are seen in one snapshot: a job committed with its
+    /// staged table is never missed.
     /// </summary>
     private async Task DropOrphanedStagedTablesAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             $"""
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'datasets' AND c.relkind = 'r' AND starts_with(c.relname, '{StagedUpload.Prefix}')
-              AND NOT EXISTS (
+            WHERE n.nspname = 'datasets' AND c.relkind = 'r'
+              AND (starts_with(c.relname, '{IngestTable.ReplacedPrefix}') OR starts_with(c.relname, '{StagedUpload.Prefix}') AND NOT EXISTS (
                 SELECT 1 FROM datastack.jobs j
-                WHERE j.kind = 'ingest' AND j.status IN ('queued', 'running') AND j.args->'staged'->>'table' = c.relname)
+                WHERE j.kind = 'ingest' AND j.status IN ('queued', 'running') AND j.args->'staged'->>'table' = c.relname))
             """);
         var orphans = new List<string>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))

@@ -27,6 +27,7 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
         Assert.Equal([[1.5, new DateOnly(2024, 1, 1)]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name}"));
         Assert.Equal(1L, await Sql.ScalarAsync<long>(app.ConnectionString, "SELECT row_count FROM datastack.datasets WHERE name = $1", name));
         Assert.Empty(await app.StagingTablesAsync(name));
+        await app.AssertReplacedTableDroppedAsync(job.Id);
     }
 
     [Fact]

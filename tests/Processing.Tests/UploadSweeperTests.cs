@@ -33,12 +33,7 @@ public sealed class UploadSweeperTests(ProcessingApp app) : IClassFixture<Proces
             """);
 
         // Act
-        var sweeper = new UploadSweeper(
-            app.Services.GetRequiredService<NpgsqlDataSource>(),
-            app.Services.GetRequiredService<MigrationState>(),
-            Options.Create(new ProcessingOptions { DataDir = _dataDir }),
-            NullLogger<UploadSweeper>.Instance);
-        var deleted = await sweeper.SweepAsync(CancellationToken.None);
+        var deleted = await NewSweeper().SweepAsync(CancellationToken.None);
 
         // Assert
         Assert.Equal(1, deleted);
@@ -46,6 +41,44 @@ public sealed class UploadSweeperTests(ProcessingApp app) : IClassFixture<Proces
         Assert.True(File.Exists(young));
         Assert.True(File.Exists(queued));
     }
+
+    [Fact]
+    public async Task SweepDropsOrphanedStagedTablesAndTheOldTablesOfReplacedDatasets()
+    {
+        // Arrange: an old table a replace set aside (its job died before dropping it), a staged upload whose job
+        // is gone, and a staged upload whose job is still queued (it must stay).
+        var replaced = $"replaced-{Guid.NewGuid():N}";
+        var orphan = $"upload-{Guid.NewGuid():N}";
+        var live = $"upload-{Guid.NewGuid():N}";
+        foreach (var table in (string[])[replaced, orphan, live])
+        {
+            await Sql.ExecuteAsync(app.ConnectionString, $"CREATE TABLE datasets.\"{table}\" (a bigint)");
+        }
+
+        await Sql.ExecuteAsync(app.ConnectionString, $$$"""
+            INSERT INTO datastack.jobs (id, kind, args, max_attempts, run_after)
+            VALUES (gen_random_uuid(), 'ingest',
+                    '{"dataset": "later", "path": ".uploads/x.columns", "mode": "replace", "upload": true, "staged": {"table": "{{{live}}}"}}',
+                    3, now() + interval '1 day')
+            """);
+
+        // Act
+        await NewSweeper().SweepAsync(CancellationToken.None);
+
+        // Assert
+        Assert.False(await TableExistsAsync(replaced));
+        Assert.False(await TableExistsAsync(orphan));
+        Assert.True(await TableExistsAsync(live));
+    }
+
+    private UploadSweeper NewSweeper() => new(
+        app.Services.GetRequiredService<NpgsqlDataSource>(),
+        app.Services.GetRequiredService<MigrationState>(),
+        Options.Create(new ProcessingOptions { DataDir = _dataDir }),
+        NullLogger<UploadSweeper>.Instance);
+
+    private async Task<bool> TableExistsAsync(string table) =>
+        await Sql.ScalarAsync<bool>(app.ConnectionString, "SELECT to_regclass($1) IS NOT NULL", $"datasets.\"{table}\"");
 
     private string SpoolFile(string name, TimeSpan age)
     {

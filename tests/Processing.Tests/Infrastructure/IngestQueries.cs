@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using DataStack.Processing.Jobs;
 
 namespace DataStack.Processing.Tests.Infrastructure;
@@ -24,4 +25,19 @@ internal static class IngestQueries
     public static async Task<List<object?[]>> StagingTablesAsync(this ProcessingApp app, string name) => await Sql.RowsAsync(
         app.ConnectionString,
         $"SELECT tablename::text FROM pg_tables WHERE schemaname = 'datasets' AND tablename LIKE '{name}\\_\\_ingest\\_%'");
+
+    /// <summary>
+    /// A replace renames the old table to <c>replaced-{job id}</c> and drops it right after the job's commit,
+    /// which is when the job is reported done: waits up to 10 s for the table to go, failing if it stays.
+    /// </summary>
+    public static async Task AssertReplacedTableDroppedAsync(this ProcessingApp app, Guid jobId)
+    {
+        var table = $"datasets.\"replaced-{jobId:N}\"";
+        var waited = Stopwatch.StartNew();
+        while (await Sql.ScalarAsync<bool>(app.ConnectionString, "SELECT to_regclass($1) IS NOT NULL", table))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), $"{table} was still there 10 s after its job succeeded.");
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
 }
