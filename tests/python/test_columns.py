@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from columns_decoder import decode, roundtrip  # noqa: E402
 from datastack import columns  # noqa: E402
-from datastack.columns import CONTENT_TYPE, iter_column_chunks  # noqa: E402
+from datastack.columns import CONTENT_TYPE, batch_bounds, iter_column_chunks  # noqa: E402
 
 
 # ---------------------------------------------------------------------- stream layout
@@ -74,6 +74,15 @@ def test_batches_split_rows_with_a_last_partial_batch():
     assert decoded.values["s"] == [f"row {n}" if n % 3 else None for n in range(10)]
     assert decoded.values["f"] == [n / 4 if n % 4 else None for n in range(10)]
     assert decoded.values["t"] == [dt.datetime(2024, 1, n + 1) for n in range(10)]
+
+
+def test_first_batches_are_small_and_double_up_to_chunk_rows():
+    """The stream starts with FIRST_BATCH_ROWS rows so the server's COPY starts early, then doubles up to chunk_rows."""
+    assert list(batch_bounds(100_000, chunk_rows=20_000)) == [
+        (0, 4_096), (4_096, 12_288), (12_288, 28_672), (28_672, 48_672), (48_672, 68_672), (68_672, 88_672), (88_672, 100_000),
+    ]
+    assert list(batch_bounds(3_000, chunk_rows=100_000)) == [(0, 3_000)]
+    assert list(batch_bounds(0, chunk_rows=100_000)) == []
 
 
 def test_one_batch_when_chunk_rows_exceeds_the_frame():

@@ -26,6 +26,7 @@ from .textformat import format_series
 CONTENT_TYPE = "application/vnd.datastack.columns"
 MAGIC = b"DSCOLS01"
 DEFAULT_CHUNK_ROWS = 100_000
+FIRST_BATCH_ROWS = 4_096
 MAX_BATCH_ROWS = 1_048_576
 MAX_TEXT_BYTES = 256 * 1024 * 1024
 END = struct.pack("<I", 0)
@@ -74,9 +75,23 @@ def iter_column_chunks(frame: pd.DataFrame, chunk_rows: int = DEFAULT_CHUNK_ROWS
 def _stream(frame: pd.DataFrame, plans: list[ColumnPlan], chunk_rows: int) -> Iterator[bytes]:
     yield _header(plans)
     series = [frame.iloc[:, position] for position in range(len(plans))]
-    for start in range(0, len(frame), chunk_rows):
-        yield from _batches(plans, series, start, min(start + chunk_rows, len(frame)))
+    for start, stop in batch_bounds(len(frame), chunk_rows):
+        yield from _batches(plans, series, start, stop)
     yield END
+
+
+def batch_bounds(rows: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of each batch: FIRST_BATCH_ROWS rows first, doubling up to ``chunk_rows``.
+
+    Processing starts its COPY with the first batch, so a small one gets the database working at once instead
+    of after a whole ``chunk_rows`` batch is encoded (about 10 ms for 100,000 rows); doubling keeps the
+    encoding ahead of the database, which takes about four times as long per row.
+    """
+    start, size = 0, min(chunk_rows, FIRST_BATCH_ROWS)
+    while start < rows:
+        stop = min(start + size, rows)
+        yield start, stop
+        start, size = stop, min(size * 2, chunk_rows)
 
 
 def plan_columns(frame: pd.DataFrame) -> list[ColumnPlan]:
