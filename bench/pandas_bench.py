@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """One timed run of one pandas contender, for bench/DataStack.Bench (section 2).
 
-    pandas_bench.py upload       --rows N --processing-url URL   (API key in DATASTACK_API_KEY)
+    pandas_bench.py upload       --rows N --processing-url URL [--repeat K]   (API key in DATASTACK_API_KEY)
     pandas_bench.py to_sql       --rows N --analytics-uri postgresql://...   (postgresql+psycopg://, or +psycopg2 on SQLAlchemy 1.4)
     pandas_bench.py to_sql_multi --rows N --analytics-uri postgresql://...
     pandas_bench.py to_csv_copy  --rows N --analytics-uri postgresql://...   (df.to_csv into psycopg's COPY FROM STDIN)
 
-Builds a deterministic DataFrame (not timed), times only the contender, and prints one JSON line:
-{"contender": ..., "rows": N, "seconds": S}. Exit status 3 means a prerequisite is missing (the message says which).
+Builds a deterministic DataFrame and imports the contender's libraries (neither timed: a notebook has both
+before it writes), times only the contender's call, and prints one JSON line:
+{"contender": ..., "rows": N, "seconds": S}; with --repeat K the call runs K times and S is the last one's
+(the bench's warm-up). Exit status 3 means a prerequisite is missing (the message says which).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -50,20 +53,24 @@ def make_frame(rows: int, seed: int = 42) -> pd.DataFrame:
     )
 
 
-def run_upload(frame: pd.DataFrame, url: str) -> None:
+def prepare_upload(url: str) -> Callable[[pd.DataFrame], None]:
     sys.path.insert(0, DATASTACK_SRC)
     try:
         import datastack
     except ImportError as e:
         print(f"datastack package not importable from {DATASTACK_SRC}: {e}", file=sys.stderr)
         sys.exit(3)
-    client = datastack.connect(processing_url=url, api_key=os.environ["DATASTACK_API_KEY"], database=False, progress=False)
-    dataset = client.upload(frame, "bench_upload", mode="replace")
-    if dataset.row_count != len(frame):
-        raise SystemExit(f"upload stored {dataset.row_count} rows, expected {len(frame)}")
+
+    def run(frame: pd.DataFrame) -> None:
+        client = datastack.connect(processing_url=url, api_key=os.environ["DATASTACK_API_KEY"], database=False, progress=False)
+        dataset = client.upload(frame, "bench_upload", mode="replace")
+        if dataset.row_count != len(frame):
+            raise SystemExit(f"upload stored {dataset.row_count} rows, expected {len(frame)}")
+
+    return run
 
 
-def run_to_sql(frame: pd.DataFrame, uri: str, multi: bool) -> None:
+def prepare_to_sql(uri: str, multi: bool) -> Callable[[pd.DataFrame], None]:
     try:
         import sqlalchemy
     except ImportError:
@@ -85,14 +92,19 @@ def run_to_sql(frame: pd.DataFrame, uri: str, multi: bool) -> None:
             sys.exit(3)
         engine = sqlalchemy.create_engine(uri.replace("postgresql://", "postgresql+psycopg2://", 1))
     DRIVER[0] = f"SQLAlchemy {sqlalchemy.__version__} + {engine.dialect.driver}"
-    try:
-        if multi:
-            # 1,000 rows x 8 columns = 8,000 bind parameters per INSERT (PostgreSQL allows 65,535).
-            frame.to_sql("bench_to_sql", engine, if_exists="replace", index=False, method="multi", chunksize=1000)
-        else:
-            frame.to_sql("bench_to_sql", engine, if_exists="replace", index=False)
-    finally:
-        engine.dispose()
+
+    def run(frame: pd.DataFrame) -> None:
+        # An engine connects lazily: the connection is opened inside the timed call.
+        try:
+            if multi:
+                # 1,000 rows x 8 columns = 8,000 bind parameters per INSERT (PostgreSQL allows 65,535).
+                frame.to_sql("bench_to_sql", engine, if_exists="replace", index=False, method="multi", chunksize=1000)
+            else:
+                frame.to_sql("bench_to_sql", engine, if_exists="replace", index=False)
+        finally:
+            engine.dispose()
+
+    return run
 
 
 # The table an experienced user writes by hand for the frame: the types upload() derives from the dtypes.
@@ -104,7 +116,7 @@ CREATE TABLE bench_to_csv_copy (
 """
 
 
-def run_to_csv_copy(frame: pd.DataFrame, uri: str) -> None:
+def prepare_to_csv_copy(uri: str) -> Callable[[pd.DataFrame], None]:
     """The idiom pandas users write when to_sql is too slow: to_csv into a buffer, psycopg's COPY FROM STDIN.
 
     Timed like upload(mode='replace'): the table is (re)made, the frame formatted and copied, the transaction
@@ -115,18 +127,22 @@ def run_to_csv_copy(frame: pd.DataFrame, uri: str) -> None:
     import psycopg
 
     DRIVER[0] = f"psycopg {psycopg.__version__}"
-    with psycopg.connect(uri) as connection, connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_to_csv_copy")
-        cursor.execute(TO_CSV_COPY_TABLE)
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False)
-        buffer.seek(0)
-        with cursor.copy("COPY bench_to_csv_copy FROM STDIN WITH (FORMAT csv)") as copy:
-            while chunk := buffer.read(1 << 20):
-                copy.write(chunk)
-        copied = cursor.rowcount  # the COPY's own row count (psycopg >= 3.1), no extra scan in the timed part
-    if copied != len(frame):
-        raise SystemExit(f"to_csv + COPY stored {copied} rows, expected {len(frame)}")
+
+    def run(frame: pd.DataFrame) -> None:
+        with psycopg.connect(uri) as connection, connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_to_csv_copy")
+            cursor.execute(TO_CSV_COPY_TABLE)
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False, header=False)
+            buffer.seek(0)
+            with cursor.copy("COPY bench_to_csv_copy FROM STDIN WITH (FORMAT csv)") as copy:
+                while chunk := buffer.read(1 << 20):
+                    copy.write(chunk)
+            copied = cursor.rowcount  # the COPY's own row count (psycopg >= 3.1), no extra scan in the timed part
+        if copied != len(frame):
+            raise SystemExit(f"to_csv + COPY stored {copied} rows, expected {len(frame)}")
+
+    return run
 
 
 def main() -> None:
@@ -135,17 +151,20 @@ def main() -> None:
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--processing-url")
     parser.add_argument("--analytics-uri")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
 
     frame = make_frame(args.rows)
-    started = time.perf_counter()
     if args.contender == "upload":
-        run_upload(frame, args.processing_url)
+        run = prepare_upload(args.processing_url)
     elif args.contender == "to_csv_copy":
-        run_to_csv_copy(frame, args.analytics_uri)
+        run = prepare_to_csv_copy(args.analytics_uri)
     else:
-        run_to_sql(frame, args.analytics_uri, multi=args.contender == "to_sql_multi")
-    seconds = time.perf_counter() - started
+        run = prepare_to_sql(args.analytics_uri, multi=args.contender == "to_sql_multi")
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        run(frame)
+        seconds = time.perf_counter() - started
     print(json.dumps({"contender": args.contender, "rows": args.rows, "seconds": seconds, "driver": DRIVER[0]}))
 
 

@@ -55,8 +55,10 @@ public static class IngestBench
             Processing("POST ingest", ct => ProcessingApi.IngestFileAsync(client, "bench_post", Path.GetRelativePath(env.DataDir, path), ct)),
         ];
 
-        // Warm-up (JIT, connection pools, page cache), not recorded.
-        await Contender.AlternateAsync(For(warmup), 1, cancellationToken);
+        // Warm-up, not recorded: connection pools, page cache, and the JIT's steady state. Tiered compilation
+        // re-compiles a method optimised after 30 calls, and much of an ingest's path runs once per ingest, so
+        // 40 small rounds come first (the same reasoning and measurements as the pandas section's warm-up).
+        await Contender.AlternateAsync(For(warmup), 40, cancellationToken, quiet: true);
         foreach (var list in cpu.Values.Concat(serverMs.Values))
         {
             list.Clear();
