@@ -39,6 +39,50 @@ public sealed class JobSlotsTests
     }
 
     [Fact]
+    public void NoClaimIsMadeWhileTheJobsWaitingHereCanKeepTheSlotsBusy()
+    {
+        // Arrange: short jobs; every slot busy and two claimed jobs waiting.
+        var slots = new JobSlots(4, _clock);
+        RunJobs(slots, 12, TimeSpan.FromMilliseconds(1));
+        slots.Add([.. Enumerable.Range(0, 6).Select(_ => NewJob())]);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(slots.TryStartNext(out _));
+        }
+
+        // Act
+        var size = slots.ClaimSize();
+
+        // Assert: a small top-up claim would cost a statement for two jobs; the next claim waits until a slot would idle.
+        Assert.Equal(0, size);
+    }
+
+    [Fact]
+    public void WhenASlotWouldGoIdleAClaimTopsTheLocalQueueUpToAFullBatch()
+    {
+        // Arrange: short jobs; three slots busy, one waiting job and a fourth slot about to take it, then free.
+        var slots = new JobSlots(4, _clock);
+        RunJobs(slots, 12, TimeSpan.FromMilliseconds(1));
+        slots.Add([.. Enumerable.Range(0, 4).Select(_ => NewJob())]);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(slots.TryStartNext(out _));
+        }
+
+        var lastSlotFree = slots.ClaimSize(); // one free slot, one waiting job: not starving yet
+        Assert.True(slots.TryStartNext(out var fourth));
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+        slots.Release(fourth.Id);
+
+        // Act
+        var size = slots.ClaimSize();
+
+        // Assert
+        Assert.Equal(0, lastSlotFree);
+        Assert.Equal(JobSlots.ClaimBatch, size);
+    }
+
+    [Fact]
     public void AJobRunningLongStopsClaimingAhead()
     {
         // Arrange: short jobs so far, then one that has been running for a second.
