@@ -13,7 +13,8 @@ public static class ColumnsCopy
     /// <summary>
     /// Copies the batches of <paramref name="reader"/> (whose header has been read) into
     /// <paramref name="qualifiedTable"/> on the caller's connection and transaction, each column written as
-    /// <paramref name="targets"/> says (<see cref="BinaryCopyBuffer.CopyAsync"/>: anything thrown cancels the COPY).
+    /// <paramref name="targets"/> says (<see cref="BinaryCopyBuffer.CopyAsync"/>: anything thrown cancels the COPY;
+    /// <paramref name="freeze"/> for a table created in this transaction).
     /// Returns the number of rows copied.
     /// </summary>
     public static async Task<long> CopyAsync(
@@ -21,10 +22,11 @@ public static class ColumnsCopy
         string qualifiedTable,
         ColumnsReader reader,
         IReadOnlyList<ColumnType> targets,
+        bool freeze,
         Action<long, long>? progress,
         CancellationToken cancellationToken)
     {
-        await BinaryCopyBuffer.CopyAsync(connection, qualifiedTable, reader.ColumnNames, async (output, copyStream) =>
+        await BinaryCopyBuffer.CopyAsync(connection, qualifiedTable, reader.ColumnNames, freeze, async (output, copyStream) =>
         {
             while (await reader.ReadBatchAsync(cancellationToken))
             {

@@ -27,6 +27,7 @@ public static class IngestCopy
         char delimiter,
         bool header,
         IngestScan expected,
+        bool freeze,
         Action<long, long>? progress,
         CancellationToken cancellationToken)
     {
@@ -41,7 +42,7 @@ public static class IngestCopy
         // boxed, bound or turned into a string on the way (Npgsql's per-value importer calls were a third
         // of ingest's CPU).
         long rows = 0;
-        await BinaryCopyBuffer.CopyAsync(connection, qualifiedTable, columnNames, async (output, copyStream) =>
+        await BinaryCopyBuffer.CopyAsync(connection, qualifiedTable, columnNames, freeze, async (output, copyStream) =>
         {
             while (await reader.ReadAsync(cancellationToken))
             {

@@ -130,7 +130,7 @@ public sealed partial class IngestJobHandler(
                     reader.Types,
                     AllNull: null,
                     HeaderRow: null,
-                    (_, _, _, _) => Task.FromResult(staged.Rows),
+                    (_, _, _, _, _) => Task.FromResult(staged.Rows),
                     () => (staged.Bytes, staged.Checksum),
                     staged.Table);
                 return await LoadAsync(context, args, path, stagedSource, cancellationToken);
@@ -141,8 +141,8 @@ public sealed partial class IngestJobHandler(
                 reader.Types,
                 AllNull: null,
                 HeaderRow: null,
-                (connection, target, types, token) => ColumnsCopy.CopyAsync(
-                    connection, target, reader, types, (copied, bytes) => context.ReportProgress(copied, bytes), token),
+                (connection, target, types, freeze, token) => ColumnsCopy.CopyAsync(
+                    connection, target, reader, types, freeze, (copied, bytes) => context.ReportProgress(copied, bytes), token),
                 () => (reader.BytesConsumed, reader.Checksum));
             return await LoadAsync(context, args, path, columnsSource, cancellationToken);
         }
@@ -158,11 +158,11 @@ public sealed partial class IngestJobHandler(
             scan.Types,
             scan.AllNull,
             HeaderRow: args.Header ? 1 : null,
-            async (connection, target, types, token) =>
+            async (connection, target, types, freeze, token) =>
             {
                 await using var file = OpenFile(path);
                 return await IngestCopy.CopyAsync(
-                    connection, target, scan.ColumnNames, types, file, delimiter, args.Header, scan,
+                    connection, target, scan.ColumnNames, types, file, delimiter, args.Header, scan, freeze,
                     (copied, bytes) => context.ReportProgress(copied, scannedBytes + bytes),
                     token);
             },
@@ -215,7 +215,8 @@ public sealed partial class IngestJobHandler(
         {
             try
             {
-                rows = await source.CopyAsync(connection, target, types, cancellationToken);
+                // A new table (not an append) was created in this transaction: its rows can be written frozen.
+                rows = await source.CopyAsync(connection, target, types, !appendToExisting, cancellationToken);
                 activity?.SetTag("datastack.ingest.rows", rows);
             }
             catch (Exception ex)

@@ -58,7 +58,7 @@ internal sealed partial class UploadStaging : IAsyncDisposable
             var qualified = $"datasets.{DatasetName.QuoteIdentifier(table)}";
             IReadOnlyList<DatasetColumn> columns = [.. reader.ColumnNames.Select((name, i) => new DatasetColumn(name, reader.Types[i].ToSql()))];
             await IngestTable.CreateTableAsync(connection, qualified, columns, cancellationToken);
-            var rows = await ColumnsCopy.CopyAsync(connection, qualified, reader, reader.Types, progress: null, cancellationToken);
+            var rows = await ColumnsCopy.CopyAsync(connection, qualified, reader, reader.Types, freeze: true, progress: null, cancellationToken);
             activity?.SetTag("datastack.ingest.rows", rows);
             return new UploadStaging(connection, transaction, new StagedUpload(table, rows, reader.BytesConsumed, reader.Checksum));
         }

@@ -136,6 +136,25 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
     }
 
     [Fact]
+    public async Task AStagedUploadIsWrittenFrozenSoVacuumSkipsItsPages()
+    {
+        // Arrange: 20,000 rows, over a hundred pages (VACUUM reads runs of fewer than 32 skippable pages anyway).
+        var name = TestDatasets.NewName("stagefrozen");
+        var values = Enumerable.Range(1, 20_000).Select(i => (long)i).ToArray();
+        var body = new ColumnsBody(("a", "bigint"), ("b", "bigint")).Batch(C(Int64s(values), new bool[values.Length]), C(Int64s(values), new bool[values.Length])).End();
+
+        // Act
+        var job = await app.UploadBytesAndWaitAsync(name, body, ContentType, "?mode=replace");
+        var (remain, scanned) = await app.VacuumPagesAsync(name);
+
+        // Assert
+        Assert.True(job.Status == JobStatus.Succeeded, job.Error?.Message);
+        Assert.True(job.Args.TryGetProperty("staged", out _), "the upload was not copied while received");
+        Assert.True(remain > 64, $"{remain} pages");
+        Assert.True(scanned <= 1, $"VACUUM scanned {scanned} of {remain} pages of a freshly uploaded table");
+    }
+
+    [Fact]
     public async Task AStagedUploadWhoseJobFailsLeavesTheDatasetAndNoStagedTable()
     {
         // Arrange: a view depends on the dataset, so replacing it fails at the swap, after the rows were copied.

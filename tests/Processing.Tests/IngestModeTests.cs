@@ -31,6 +31,26 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
     }
 
     [Fact]
+    public async Task ANewTableIsWrittenFrozenSoVacuumSkipsItsPagesButAnAppendIsNot()
+    {
+        // Arrange: over a hundred pages (VACUUM reads runs of fewer than 32 skippable pages anyway).
+        var name = TestDatasets.NewName("frozen");
+        var csv = "n,label\n" + string.Concat(Enumerable.Range(1, 20_000).Select(i => $"{i},row number {i}\n"));
+
+        // Act
+        await app.UploadOkAsync(name, csv);
+        var created = await app.VacuumPagesAsync(name);
+        Assert.Equal(JobStatus.Succeeded, (await app.UploadAndWaitAsync(name, csv, "?mode=append")).Status);
+        var appended = await app.VacuumPagesAsync(name);
+
+        // Assert: VACUUM reads only the last page of the new table; the appended rows (not frozen: the table was
+        // not created in the append's transaction) must be scanned.
+        Assert.True(created.Remain > 64, $"{created.Remain} pages");
+        Assert.True(created.Scanned <= 1, $"VACUUM scanned {created.Scanned} of {created.Remain} pages of a freshly ingested table");
+        Assert.True(appended.Scanned > 10, $"VACUUM scanned {appended.Scanned} of {appended.Remain} pages after an append");
+    }
+
+    [Fact]
     public async Task ReplaceThatFailsAfterTheCopyLeavesTheOldDatasetExactlyAsItWas()
     {
         // Arrange: a view on the table makes the final DROP fail, after the new rows were copied.

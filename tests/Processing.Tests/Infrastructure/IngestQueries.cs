@@ -40,4 +40,26 @@ internal static class IngestQueries
             await Task.Delay(TimeSpan.FromMilliseconds(20));
         }
     }
+
+    /// <summary>
+    /// VACUUM (VERBOSE)'s page counts for a dataset's table: how many pages it has and how many VACUUM had to
+    /// scan. A table whose rows were written frozen (COPY … FREEZE) has every page all-frozen, so VACUUM skips
+    /// them all but the last (which it reads to see whether the table can be truncated).
+    /// </summary>
+    public static async Task<(int Remain, int Scanned)> VacuumPagesAsync(this ProcessingApp app, string name)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(app.ConnectionString);
+        await connection.OpenAsync();
+        var notices = new List<string>();
+        connection.Notice += (_, e) => notices.Add(e.Notice.MessageText);
+        await using (var vacuum = new Npgsql.NpgsqlCommand($"VACUUM (VERBOSE) datasets.{name}", connection))
+        {
+            await vacuum.ExecuteNonQueryAsync();
+        }
+
+        var match = notices
+            .Select(n => System.Text.RegularExpressions.Regex.Match(n, @"pages: \d+ removed, (\d+) remain, (\d+) scanned"))
+            .FirstOrDefault(m => m.Success) ?? throw new InvalidOperationException($"No page counts in VACUUM's output: {string.Join(" | ", notices)}");
+        return (int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
 }
