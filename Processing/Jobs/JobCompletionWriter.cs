@@ -6,13 +6,30 @@ namespace DataStack.Processing.Jobs;
 /// them is handed the lead when that write returns: it writes all of them in a single
 /// <c>UPDATE … FROM unnest(…)</c> (that statement's span belongs to the job that led it). An idle queue pays
 /// one round trip per job, as before; a busy one pays one per batch. Each job still learns whether its own
-/// success was recorded. The queue never holds more than one entry per running job.
+/// success was recorded. A statement carries at most <see cref="MaxBatch"/> successes, so its locks are held
+/// briefly however far behind the writes are; <see cref="Backlog"/> lets the runner stop claiming meanwhile.
 /// </summary>
 public sealed class JobCompletionWriter(JobStore store, string owner)
 {
+    /// <summary>The most successes one statement writes.</summary>
+    public const int MaxBatch = 256;
+
     private readonly Lock _gate = new();
     private readonly List<Pending> _queue = [];
     private bool _writing;
+    private int _inFlight;
+
+    /// <summary>Successes queued or being written: jobs that have finished but are not recorded yet.</summary>
+    public int Backlog
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count + _inFlight;
+            }
+        }
+    }
 
     private enum Outcome
     {
@@ -42,8 +59,9 @@ public sealed class JobCompletionWriter(JobStore store, string owner)
         List<Pending> batch;
         lock (_gate)
         {
-            batch = [.. _queue];
-            _queue.Clear();
+            batch = [.. _queue.Take(MaxBatch)];
+            _queue.RemoveRange(0, batch.Count);
+            _inFlight = batch.Count;
         }
 
         HashSet<Guid> held;
@@ -78,6 +96,7 @@ public sealed class JobCompletionWriter(JobStore store, string owner)
     {
         lock (_gate)
         {
+            _inFlight = 0;
             if (_queue.Count > 0)
             {
                 _queue[0].Signal.TrySetResult(Outcome.Lead);

@@ -364,8 +364,17 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     /// and a completion batch update overlapping sets of the same replica's jobs at the same time; locking in one
     /// order means they queue behind each other instead of deadlocking.
     /// </summary>
+    // The rows are found through a join with the id list, not "id = ANY(list)": a row another statement has just
+    // updated is re-checked (EvalPlanQual), and re-checking "= ANY" compares it with the whole list, so a batch of n
+    // cost n² comparisons; measured, a 5,847-id batch held its locks for 4.7 s. Nor is "status = 'running'" in
+    // here (the UPDATE checks it): with it, statistics taken while nearly every job had ended (the usual state)
+    // made the planner read the partial index jobs_running_lease_idx, dead entries and all, instead of the key.
     private static string LockHeldInIdOrder(string ids) =>
-        $"WITH held AS (SELECT id FROM datastack.jobs WHERE id = ANY({ids}::uuid[]) AND lease_owner = $1 AND status = 'running' ORDER BY id FOR UPDATE)";
+        $"""
+        WITH held AS (
+            SELECT j.id FROM unnest({ids}::uuid[]) AS wanted(id) JOIN datastack.jobs j ON j.id = wanted.id
+            WHERE j.lease_owner = $1 ORDER BY j.id FOR UPDATE OF j)
+        """;
 
     internal static string ToTraceParent(ActivityContext context) =>
         $"00-{context.TraceId.ToHexString()}-{context.SpanId.ToHexString()}-{(context.TraceFlags.HasFlag(ActivityTraceFlags.Recorded) ? "01" : "00")}";

@@ -71,7 +71,10 @@ public sealed partial class JobWorker : BackgroundService
         while (!stoppingToken.IsCancellationRequested)
         {
             _wake.Reset();
-            var wanted = _slots.ClaimSize();
+            // Backpressure: while a claim's worth of finished jobs still wait for their success to be written, claim
+            // nothing more (every job that ends wakes this loop). Without it, a replica whose completion writes fell
+            // behind kept running new jobs and its backlog (and the statements writing it) grew without bound.
+            var wanted = _completions.Backlog >= JobSlots.ClaimBatch ? 0 : _slots.ClaimSize();
             var claimedAll = false;
             if (wanted > 0)
             {
