@@ -31,8 +31,12 @@ public static class QueueBench
         var slots = options.QueueConcurrency is { } n
             ? new Dictionary<string, string> { ["Processing__WorkerConcurrency"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture) }
             : null;
-        await using var a = await env.StartProcessingAsync(slots, cancellationToken);
-        await using var b = await env.StartProcessingAsync(slots, cancellationToken);
+        // Both pairs get a fresh database of their own, so they differ only in the setting. (On the shared
+        // analytics database, after the ingest and pandas sections, the defaults' queue competed with autovacuum
+        // of those sections' tables and read statistics taken from their jobs; the fresh pair did neither.)
+        var queue = await env.CreateDatabaseAsync("queue_defaults", cancellationToken);
+        await using var a = await env.StartProcessingAsync(queue, slots, cancellationToken);
+        await using var b = await env.StartProcessingAsync(queue, slots, cancellationToken);
         using var clientA = a.CreateClient();
         using var clientB = b.CreateClient();
         HttpClient[] clients = [clientA, clientB];
@@ -42,10 +46,10 @@ public static class QueueBench
         await using var tunedDisposer = tuned;
 
         // Warm-up: JIT (tiered compilation takes a while on a busy machine) and pools on both replicas.
-        await HttpBurstAsync(env, clients, 2_000, cancellationToken);
-        await CleanAsync(env.AnalyticsAdmin, cancellationToken);
-        await InsertDrainAsync(env.AnalyticsAdmin, options.QueueJobs, cancellationToken);
-        await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+        await HttpBurstAsync(queue, clients, 2_000, cancellationToken);
+        await CleanAsync(queue, cancellationToken);
+        await InsertDrainAsync(queue, options.QueueJobs, cancellationToken);
+        await CleanAsync(queue, cancellationToken);
         if (tuned is not null)
         {
             await InsertDrainAsync(tuned.ConnectionString, options.QueueJobs, cancellationToken);
@@ -70,29 +74,29 @@ public static class QueueBench
             }
 
             var cpuBefore = (Processing: BenchEnvironment.CpuMs(a.Pid) + BenchEnvironment.CpuMs(b.Pid), Postgres: env.PostgresCpuMs());
-            var d = await InsertDrainAsync(env.AnalyticsAdmin, options.QueueJobs, cancellationToken);
+            var d = await InsertDrainAsync(queue, options.QueueJobs, cancellationToken);
             drain.Add(d);
             processingCpu.Add((BenchEnvironment.CpuMs(a.Pid) + BenchEnvironment.CpuMs(b.Pid) - cpuBefore.Processing) * 1000 / options.QueueJobs);
             postgresCpu.Add((env.PostgresCpuMs() - cpuBefore.Postgres) * 1000 / options.QueueJobs);
             Console.WriteLine($"    round {round}/{rounds} drain (batched INSERT): {d:F0} jobs/s; CPU per job: Processing {processingCpu[^1]:F0} µs, PostgreSQL {postgresCpu[^1]:F0} µs");
-            await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+            await CleanAsync(queue, cancellationToken);
             if (tuned is not null && round % 2 == 1)
             {
                 tunedDrain.Add(await TunedDrainAsync(tuned, options.QueueJobs, round, rounds, cancellationToken));
             }
 
-            var (e2e, submitRate) = await HttpBurstAsync(env, clients, options.QueueJobs, cancellationToken);
+            var (e2e, submitRate) = await HttpBurstAsync(queue, clients, options.QueueJobs, cancellationToken);
             http.Add(e2e);
             submit.Add(submitRate);
             Console.WriteLine($"    round {round}/{rounds} HTTP: submitted {submitRate:F0}/s, end to end {e2e:F0} jobs/s");
-            await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+            await CleanAsync(queue, cancellationToken);
 
-            var (lp50, lp99, lclient) = await PacedLatencyAsync(env, clientA, options.PacedRate, options.PacedJobs, cancellationToken);
+            var (lp50, lp99, lclient) = await PacedLatencyAsync(queue, clientA, options.PacedRate, options.PacedJobs, cancellationToken);
             p50.Add(lp50);
             p99.Add(lp99);
             clientMs.Add(lclient);
             Console.WriteLine($"    round {round}/{rounds} paced {options.PacedRate}/s: submit→start p50 {lp50:F1} ms, p99 {lp99:F1} ms");
-            await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+            await CleanAsync(queue, cancellationToken);
         }
 
         var section = $"3 queue (noop, 2 replicas at {setting})";
@@ -164,9 +168,9 @@ public static class QueueBench
 
     /// <summary>Submits <paramref name="count"/> jobs over HTTP from concurrent clients spread over both replicas.</summary>
     private static async Task<(double EndToEndRate, double SubmitRate)> HttpBurstAsync(
-        BenchEnvironment env, HttpClient[] clients, int count, CancellationToken cancellationToken)
+        string queue, HttpClient[] clients, int count, CancellationToken cancellationToken)
     {
-        await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+        await CleanAsync(queue, cancellationToken);
         var next = 0;
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, HttpClients).Select(worker => Task.Run(
@@ -179,7 +183,7 @@ public static class QueueBench
             },
             cancellationToken)));
         var submitSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        await using var connection = new NpgsqlConnection(env.AnalyticsAdmin);
+        await using var connection = new NpgsqlConnection(queue);
         await connection.OpenAsync(cancellationToken);
         await WaitForIdleAsync(connection, cancellationToken);
         await using var span = new NpgsqlCommand(
@@ -192,9 +196,9 @@ public static class QueueBench
 
     /// <summary>One client submitting at a steady rate; percentiles of started_at − created_at from the table.</summary>
     private static async Task<(double P50, double P99, double ClientP50)> PacedLatencyAsync(
-        BenchEnvironment env, HttpClient client, int rate, int count, CancellationToken cancellationToken)
+        string queue, HttpClient client, int rate, int count, CancellationToken cancellationToken)
     {
-        await CleanAsync(env.AnalyticsAdmin, cancellationToken);
+        await CleanAsync(queue, cancellationToken);
         var roundTrips = new List<double>(count);
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
@@ -210,7 +214,7 @@ public static class QueueBench
             roundTrips.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
         }
 
-        await using var connection = new NpgsqlConnection(env.AnalyticsAdmin);
+        await using var connection = new NpgsqlConnection(queue);
         await connection.OpenAsync(cancellationToken);
         await WaitForIdleAsync(connection, cancellationToken);
         await using var latencies = new NpgsqlCommand(
