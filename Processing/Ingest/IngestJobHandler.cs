@@ -308,7 +308,7 @@ public sealed partial class IngestJobHandler(
         }
         catch (NpgsqlException ex)
         {
-            Log.StagedTableNotDropped(logger, table, ex.Message); // The upload sweeper drops it later.
+            Log.AsideTableNotDropped(logger, table, ex.Message); // The upload sweeper drops it later.
         }
     }
 
@@ -364,7 +364,7 @@ public sealed partial class IngestJobHandler(
         public static partial void SpoolNotDeleted(ILogger logger, string path, string reason);
 
         [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Could not drop the set-aside table {Table}; the upload sweeper will: {Reason}")]
-        public static partial void StagedTableNotDropped(ILogger logger, string table, string reason);
+        public static partial void AsideTableNotDropped(ILogger logger, string table, string reason);
 
         [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Could not tell whether job {JobId} was cancelled; its upload spool file is kept: {Reason}")]
         public static partial void CancelStateUnknown(ILogger logger, Guid jobId, string reason);

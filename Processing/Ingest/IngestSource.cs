@@ -6,8 +6,9 @@ namespace DataStack.Processing.Ingest;
 /// <summary>
 /// What an ingest loads, whatever its format: the column names and types, which columns held only NULLs
 /// (null when not known before the copy), the record holding the names (for errors), how to copy the rows
-/// into a table of the given types (frozen when the table was created in the copy's transaction), and the input's size and checksum once it has been copied. A source whose
-/// rows were copied while the upload was received names that table (<see cref="StagedUpload"/>): it is swapped in as it is.
+/// into a table of the given types (frozen when the table was created in the copy's transaction), and the
+/// input's size and checksum once it has been copied. A source whose rows were copied while the upload was
+/// received names that table (<see cref="StagedUpload"/>): it is swapped in as it is.
 /// </summary>
 internal sealed record IngestSource(
     IReadOnlyList<string> ColumnNames,

@@ -85,9 +85,10 @@ public sealed partial class UploadSweeper(
             $"""
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'datasets' AND c.relkind = 'r'
-              AND (starts_with(c.relname, '{IngestTable.ReplacedPrefix}') OR starts_with(c.relname, '{StagedUpload.Prefix}') AND NOT EXISTS (
-                SELECT 1 FROM datastack.jobs j
-                WHERE j.kind = 'ingest' AND j.status IN ('queued', 'running') AND j.args->'staged'->>'table' = c.relname))
+              AND (starts_with(c.relname, '{IngestTable.ReplacedPrefix}')
+                   OR (starts_with(c.relname, '{StagedUpload.Prefix}') AND NOT EXISTS (
+                       SELECT 1 FROM datastack.jobs j
+                       WHERE j.kind = 'ingest' AND j.status IN ('queued', 'running') AND j.args->'staged'->>'table' = c.relname)))
             """);
         var orphans = new List<string>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))

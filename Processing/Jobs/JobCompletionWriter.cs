@@ -3,7 +3,7 @@ namespace DataStack.Processing.Jobs;
 /// <summary>
 /// Group commit for job successes, leader style: a job that ends while no write is in flight writes its own
 /// success at once, in its own trace; jobs that end while a write is in flight queue up, and the first of
-/// them is handed the lead when that write returns: it writes all of them in a single
+/// them is handed the lead when that write returns: it writes them (up to <see cref="MaxBatch"/>) in a single
 /// <c>UPDATE … FROM unnest(…)</c> (that statement's span belongs to the job that led it). An idle queue pays
 /// one round trip per job, as before; a busy one pays one per batch. Each job still learns whether its own
 /// success was recorded. A statement carries at most <see cref="MaxBatch"/> successes, so its locks are held
