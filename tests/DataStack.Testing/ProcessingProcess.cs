@@ -62,14 +62,17 @@ public sealed partial class ProcessingProcess : IAsyncDisposable
         apiKey ??= Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
         var port = FreePort.Next();
         var baseAddress = new Uri($"http://127.0.0.1:{port}");
+        var dll = FindProcessingDll();
         var startInfo = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = dataDir,
+            // The content root, as in the container (/app): the shipped appsettings.json applies. With the data
+            // folder here it did not, so test and bench replicas logged every SQL command (Npgsql at Information).
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
-        startInfo.ArgumentList.Add(FindProcessingDll());
+        startInfo.ArgumentList.Add(dll);
         startInfo.Environment["ASPNETCORE_URLS"] = baseAddress.ToString();
         startInfo.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         startInfo.Environment["ConnectionStrings__analytics"] = connectionString;
