@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using DataStack.Processing.Jobs;
+using DataStack.Processing.Tests.Telemetry;
 
 namespace DataStack.Processing.Tests.Infrastructure;
 
@@ -30,15 +30,13 @@ internal static class IngestQueries
     /// A replace renames the old table to <c>replaced-{job id}</c> and drops it right after the job's commit,
     /// which is when the job is reported done: waits up to 10 s for the table to go, failing if it stays.
     /// </summary>
-    public static async Task AssertReplacedTableDroppedAsync(this ProcessingApp app, Guid jobId)
+    public static Task AssertReplacedTableDroppedAsync(this ProcessingApp app, Guid jobId)
     {
         var table = $"datasets.\"replaced-{jobId:N}\"";
-        var waited = Stopwatch.StartNew();
-        while (await Sql.ScalarAsync<bool>(app.ConnectionString, "SELECT to_regclass($1) IS NOT NULL", table))
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), $"{table} was still there 10 s after its job succeeded.");
-            await Task.Delay(TimeSpan.FromMilliseconds(20));
-        }
+        return Eventually.HoldsAsync(
+            async () => !await Sql.ScalarAsync<bool>(app.ConnectionString, "SELECT to_regclass($1) IS NOT NULL", table),
+            TimeSpan.FromSeconds(10),
+            $"{table} to be dropped after its job succeeded");
     }
 
     /// <summary>
