@@ -294,6 +294,22 @@ def test_object_mixes_are_text_as_the_csv_path_formats_them():
     }
 
 
+def test_a_string_column_with_other_values_past_its_first_batch_is_text_formatted_like_a_mix():
+    """Strings first, then an int, a bool and a datetime in a later batch: text, the later values formatted."""
+    strings = [f"s{i}" for i in range(columns.FIRST_BATCH_ROWS + 10)]
+    later = [7, True, dt.datetime(2024, 1, 5, 8, 13), None, "z"]
+    decoded = roundtrip(pd.DataFrame({"m": pd.Series(strings + later, dtype=object)}), chunk_rows=1000)
+    assert decoded.types["m"] == "text"
+    assert len(decoded.batch_rows) > 2  # the other values are in a later batch than the first
+    assert decoded.values["m"] == strings + ["7", "true", "2024-01-05T08:13:00", None, "z"]
+
+
+def test_a_string_column_with_a_nul_past_its_first_batch_is_an_error_naming_the_column():
+    values = ["ok"] * (columns.FIRST_BATCH_ROWS + 1) + ["bad\0value"]
+    with pytest.raises(ValueError, match="column 't'.*NUL"):
+        b"".join(iter_column_chunks(pd.DataFrame({"t": pd.Series(values, dtype=object)})))
+
+
 def test_all_missing_object_column_is_text():
     """An object column with no value at all is text, every row NULL."""
     decoded = roundtrip(pd.DataFrame({"n": pd.Series([None, np.nan], dtype=object), "k": [1, 2]}))
