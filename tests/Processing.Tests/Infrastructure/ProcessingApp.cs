@@ -4,9 +4,13 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using DataStack.Processing.Http;
 using DataStack.Processing.Jobs;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace DataStack.Processing.Tests.Infrastructure;
 
@@ -64,6 +68,14 @@ public sealed class ProcessingApp : WebApplicationFactory<Program>, IAsyncLifeti
         {
             builder.UseSetting(key, value);
         }
+    }
+
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        // UseKestrel(0) sets Kestrel up again after Program's registrations, its own memory pool with it; the
+        // served app reads into LargeBlockMemoryPool's blocks (a ProcessingProcess test checks that), and so do these.
+        builder.ConfigureServices(services => services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>());
+        return base.CreateHost(builder);
     }
 
     /// <summary>Writes a file into the data folder and returns its path relative to it.</summary>
