@@ -109,16 +109,18 @@ public sealed class BinaryCopyBuffer
 
     public void WriteInt64(long value)
     {
-        WriteInt32(8);
-        BinaryPrimitives.WriteInt64BigEndian(_buffer.AsSpan(_length), value);
-        _length += 8;
+        var field = _buffer.AsSpan(_length, 12);
+        BinaryPrimitives.WriteInt32BigEndian(field, 8);
+        BinaryPrimitives.WriteInt64BigEndian(field[4..], value);
+        _length += 12;
     }
 
     public void WriteDouble(double value)
     {
-        WriteInt32(8);
-        BinaryPrimitives.WriteDoubleBigEndian(_buffer.AsSpan(_length), value);
-        _length += 8;
+        var field = _buffer.AsSpan(_length, 12);
+        BinaryPrimitives.WriteInt32BigEndian(field, 8);
+        BinaryPrimitives.WriteDoubleBigEndian(field[4..], value);
+        _length += 12;
     }
 
     /// <summary>A date: days since 2000-01-01.</summary>
@@ -130,7 +132,10 @@ public sealed class BinaryCopyBuffer
 
     /// <summary>A timestamp (or a UTC instant for timestamptz): microseconds since 2000-01-01 00:00.</summary>
     public void WriteTimestamp(DateTime value) =>
-        WriteInt64((value.Ticks - s_postgresEpoch.Ticks) / TimeSpan.TicksPerMicrosecond);
+        WriteTimestampMicros((value.Ticks - s_postgresEpoch.Ticks) / TimeSpan.TicksPerMicrosecond);
+
+    /// <summary>A timestamp given as microseconds since 2000-01-01 00:00 (PostgreSQL's own representation).</summary>
+    public void WriteTimestampMicros(long micros) => WriteInt64(micros);
 
     /// <summary>A text value from its UTF-8 bytes.</summary>
     public void WriteText(ReadOnlySpan<byte> utf8)

@@ -26,16 +26,17 @@ public static class ColumnsCopy
         Action<long, long>? progress,
         CancellationToken cancellationToken)
     {
+        var targetTypes = targets.ToArray();
         await BinaryCopyBuffer.CopyAsync(connection, qualifiedTable, reader.ColumnNames, freeze, async (output, copyStream) =>
         {
             while (await reader.ReadBatchAsync(cancellationToken))
             {
-                var row = EncodeRows(reader, 0, targets, output);
+                var row = EncodeRows(reader, 0, targetTypes, output);
                 while (row < reader.BatchRows)
                 {
                     await output.FlushAsync(copyStream, cancellationToken);
                     output.EnsureCapacity(reader.MaxRowBytes(row));
-                    row = EncodeRows(reader, row, targets, output);
+                    row = EncodeRows(reader, row, targetTypes, output);
                 }
 
                 progress?.Invoke(reader.RowsBefore + reader.BatchRows, reader.BytesConsumed);
@@ -47,7 +48,7 @@ public static class ColumnsCopy
     }
 
     /// <summary>Encodes rows of the current batch from <paramref name="row"/> on while they fit; returns the first row not encoded.</summary>
-    private static int EncodeRows(ColumnsReader reader, int row, IReadOnlyList<ColumnType> targets, BinaryCopyBuffer output)
+    private static int EncodeRows(ColumnsReader reader, int row, ColumnType[] targets, BinaryCopyBuffer output)
     {
         for (; row < reader.BatchRows && output.HasRoomFor(reader.MaxRowBytes(row)); row++)
         {

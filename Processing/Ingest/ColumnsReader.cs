@@ -27,20 +27,26 @@ public sealed class ColumnsReader : IDisposable
     private const long MaxMicros = 253_402_300_799_999_999;
     private static readonly int s_unixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
 
+    /// <summary>Microseconds from 1970-01-01 (the format's epoch) to 2000-01-01 (PostgreSQL's).</summary>
+    private const long UnixToPostgresMicros = 946_684_800_000_000;
+
     private static ReadOnlySpan<byte> Magic => "DSCOLS01"u8;
 
     private readonly Stream _stream;
     private readonly XxHash128 _checksum = new();
     private byte[] _batch = ArrayPool<byte>.Shared.Rent(1 << 16);
+    private ColumnType[] _types = [];
     private int[] _nullsAt = [];
     private int[] _valuesAt = [];
     private int[][] _textStarts = [];
+    private int[] _textColumns = [];
+    private int _rowBytesBesidesText;
 
     public ColumnsReader(Stream stream) => _stream = stream;
 
     public IReadOnlyList<string> ColumnNames { get; private set; } = [];
 
-    public IReadOnlyList<ColumnType> Types { get; private set; } = [];
+    public IReadOnlyList<ColumnType> Types => _types;
 
     /// <summary>Rows in the current batch.</summary>
     public int BatchRows { get; private set; }
@@ -74,11 +80,14 @@ public sealed class ColumnsReader : IDisposable
         }
 
         await FillAsync(0, (int)jsonLength, "the header", cancellationToken);
-        (ColumnNames, Types) = ParseHeader(_batch.AsSpan(0, (int)jsonLength));
+        (ColumnNames, _types) = ParseHeader(_batch.AsSpan(0, (int)jsonLength));
         var count = ColumnNames.Count;
         _nullsAt = new int[count];
         _valuesAt = new int[count];
         _textStarts = new int[count][];
+        _textColumns = [.. Enumerable.Range(0, count).Where(column => _types[column] == ColumnType.Text)];
+        // A row's field count and the trailer's room, then per column its length and at most MaxValueBytes (text: its own bytes).
+        _rowBytesBesidesText = 2 + 2 + (count * 4) + ((count - _textColumns.Length) * ColumnConversions.MaxValueBytes);
     }
 
     /// <summary>Loads the next batch; false after the end marker (which must end the stream).</summary>
@@ -110,7 +119,7 @@ public sealed class ColumnsReader : IDisposable
 
         var count = (int)rows;
         var position = 0;
-        for (var column = 0; column < Types.Count; column++)
+        for (var column = 0; column < _types.Length; column++)
         {
             _nullsAt[column] = position;
             position = await FillAsync(position, count, $"column {column + 1}'s NULL flags", cancellationToken);
@@ -140,10 +149,10 @@ public sealed class ColumnsReader : IDisposable
     /// <summary>An upper bound of row <paramref name="row"/>'s encoded size, as <see cref="BinaryCopyBuffer"/> counts it.</summary>
     public int MaxRowBytes(int row)
     {
-        var bytes = 2 + 2;
-        for (var column = 0; column < Types.Count; column++)
+        var bytes = _rowBytesBesidesText;
+        foreach (var column in _textColumns)
         {
-            bytes += 4 + (Types[column] == ColumnType.Text ? TextLength(column, row) : ColumnConversions.MaxValueBytes);
+            bytes += TextLength(column, row);
         }
 
         return bytes;
@@ -154,64 +163,96 @@ public sealed class ColumnsReader : IDisposable
     /// <paramref name="targets"/> says (the table's types: the declared ones, or an existing dataset's when
     /// appending — <see cref="ColumnConversions"/> decides which pairs convert).
     /// </summary>
-    public void WriteRow(int row, IReadOnlyList<ColumnType> targets, BinaryCopyBuffer output)
+    public void WriteRow(int row, ReadOnlySpan<ColumnType> targets, BinaryCopyBuffer output)
     {
         output.StartRow();
-        for (var column = 0; column < Types.Count; column++)
+        var batch = _batch;
+        for (var column = 0; column < _types.Length; column++)
         {
-            if (_batch[_nullsAt[column] + row] != 0)
+            if (batch[_nullsAt[column] + row] != 0)
             {
                 output.WriteNull();
                 continue;
             }
 
             var values = _valuesAt[column];
-            switch (Types[column])
+            var type = _types[column];
+            var target = targets[column];
+
+            // A new table has the declared types, so the common values are written directly; an append may
+            // convert (ColumnConversions).
+            switch (type)
             {
                 case ColumnType.Boolean:
-                    var flag = _batch[values + row];
+                    var flag = batch[values + row];
                     if (flag > 1)
                     {
                         throw Invalid($"Row {RowsBefore + row + 1}, column {column + 1}: a boolean is 0 or 1, not {flag}.", column, row);
                     }
 
-                    ColumnConversions.Write(output, flag == 1, targets[column], this, column, row);
+                    ColumnConversions.Write(output, flag == 1, target, this, column, row);
                     break;
                 case ColumnType.Bigint:
-                    ColumnConversions.Write(output, BinaryPrimitives.ReadInt64LittleEndian(_batch.AsSpan(values + (row * 8))), targets[column], this, column, row);
+                    var integer = BinaryPrimitives.ReadInt64LittleEndian(batch.AsSpan(values + (row * 8)));
+                    if (target == type)
+                    {
+                        output.WriteInt64(integer);
+                    }
+                    else
+                    {
+                        ColumnConversions.Write(output, integer, target, this, column, row);
+                    }
+
                     break;
                 case ColumnType.DoublePrecision:
-                    ColumnConversions.Write(output, BinaryPrimitives.ReadDoubleLittleEndian(_batch.AsSpan(values + (row * 8))), targets[column], this, column, row);
+                    var real = BinaryPrimitives.ReadDoubleLittleEndian(batch.AsSpan(values + (row * 8)));
+                    if (target == type)
+                    {
+                        output.WriteDouble(real);
+                    }
+                    else
+                    {
+                        ColumnConversions.Write(output, real, target, this, column, row);
+                    }
+
                     break;
                 case ColumnType.Date:
-                    var days = BinaryPrimitives.ReadInt32LittleEndian(_batch.AsSpan(values + (row * 4)));
+                    var days = BinaryPrimitives.ReadInt32LittleEndian(batch.AsSpan(values + (row * 4)));
                     var dayNumber = (long)days + s_unixEpochDay;
                     if (dayNumber < DateOnly.MinValue.DayNumber || dayNumber > DateOnly.MaxValue.DayNumber)
                     {
                         throw Invalid($"Row {RowsBefore + row + 1}, column {column + 1}: the date is outside years 1 to 9999.", column, row);
                     }
 
-                    ColumnConversions.Write(output, DateOnly.FromDayNumber((int)dayNumber), targets[column], this, column, row);
+                    ColumnConversions.Write(output, DateOnly.FromDayNumber((int)dayNumber), target, this, column, row);
                     break;
                 case ColumnType.Timestamp:
                 case ColumnType.TimestampTz:
-                    var micros = BinaryPrimitives.ReadInt64LittleEndian(_batch.AsSpan(values + (row * 8)));
+                    var micros = BinaryPrimitives.ReadInt64LittleEndian(batch.AsSpan(values + (row * 8)));
                     if (micros is < MinMicros or > MaxMicros)
                     {
                         throw Invalid($"Row {RowsBefore + row + 1}, column {column + 1}: the timestamp is outside years 1 to 9999.", column, row);
                     }
 
-                    var kind = Types[column] == ColumnType.TimestampTz ? DateTimeKind.Utc : DateTimeKind.Unspecified;
-                    var timestamp = new DateTime(DateTime.UnixEpoch.Ticks + (micros * TimeSpan.TicksPerMicrosecond), kind);
-                    ColumnConversions.Write(output, timestamp, targets[column], this, column, row);
-                    break;
-                default:
-                    if (targets[column] != ColumnType.Text)
+                    if (target == type)
                     {
-                        throw Mismatch(column, row, targets[column]);
+                        output.WriteTimestampMicros(micros - UnixToPostgresMicros);
+                    }
+                    else
+                    {
+                        var kind = type == ColumnType.TimestampTz ? DateTimeKind.Utc : DateTimeKind.Unspecified;
+                        var timestamp = new DateTime(DateTime.UnixEpoch.Ticks + (micros * TimeSpan.TicksPerMicrosecond), kind);
+                        ColumnConversions.Write(output, timestamp, target, this, column, row);
                     }
 
-                    output.WriteText(_batch.AsSpan(_textStarts[column][row], TextLength(column, row)));
+                    break;
+                default:
+                    if (target != ColumnType.Text)
+                    {
+                        throw Mismatch(column, row, target);
+                    }
+
+                    output.WriteText(batch.AsSpan(_textStarts[column][row], TextLength(column, row)));
                     break;
             }
         }
