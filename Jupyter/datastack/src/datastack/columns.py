@@ -43,9 +43,10 @@ TEXT = "text"
 _INT64_MAX = np.iinfo(np.int64).max
 _MICROSECOND = np.timedelta64(1, "us")
 
-# Encodes one chunk of a column. It gets the rows already known to be NULL and returns the final NULL
-# mask (a float column adds its NaNs) and the value buffers, in the order they go on the wire.
-Encoder = Callable[[pd.Series, np.ndarray], tuple[np.ndarray, Sequence[Any]]]
+# Encodes one chunk of a column: returns its NULL mask (missing values; a float column adds its NaNs) and
+# the value buffers, in the order they go on the wire. Given a mask (None: find the missing values), those
+# rows are NULL whatever they hold.
+Encoder = Callable[[pd.Series, "np.ndarray | None"], tuple[np.ndarray, Sequence[Any]]]
 
 
 class ColumnPlan(NamedTuple):
@@ -125,7 +126,7 @@ def column_encoder(s: pd.Series) -> tuple[str, Encoder]:
     if pd.api.types.is_datetime64_dtype(dtype):
         return TIMESTAMP, _timestamps(aware=False)
     if pd.api.types.is_timedelta64_dtype(dtype):
-        return TEXT, _text(format_series)
+        return TEXT, _text
     return _object_encoder(s)
 
 
@@ -165,7 +166,7 @@ def _batch(plans: list[ColumnPlan], chunks: list[pd.Series]) -> bytes:
     pieces: list[Any] = [struct.pack("<I", len(chunks[0]))]
     for plan, chunk in zip(plans, chunks):
         try:
-            nulls, values = plan.encode(chunk, chunk.isna().to_numpy())
+            nulls, values = plan.encode(chunk, None)
         except (ValueError, OverflowError) as e:
             raise ValueError(f"column {plan.name!r}: {e}") from e
         pieces.append(np.ascontiguousarray(nulls, dtype=bool).view(np.uint8))
@@ -193,8 +194,9 @@ def _categories(s: pd.Series) -> tuple[str, Encoder]:
         return _object_encoder(s.astype(object))
     type_name, encode_categories = column_encoder(categories)
 
-    def encode(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
+    def encode(chunk: pd.Series, nulls: np.ndarray | None) -> tuple[np.ndarray, Sequence[Any]]:
         codes = chunk.cat.codes.to_numpy()
+        nulls = codes < 0 if nulls is None else nulls
         # NULL rows (code -1) take the first category as a placeholder; the mask marks them NULL.
         return encode_categories(categories.take(np.where(nulls, 0, codes)), nulls)
 
@@ -211,10 +213,10 @@ def _object_encoder(s: pd.Series) -> tuple[str, Encoder]:
     string itself, so either way gives the bytes the whole-column decision gives).
     """
     if pd.api.types.infer_dtype(s.iloc[:FIRST_BATCH_ROWS], skipna=True) == "string":
-        return TEXT, _text(_strings_or_formatted)
+        return TEXT, _text
     kind = pd.api.types.infer_dtype(s, skipna=True)
     if kind in ("string", "empty"):
-        return TEXT, _text(_as_is)
+        return TEXT, _text
     if kind == "integer":
         return BIGINT, _bigints
     if kind in ("floating", "mixed-integer-float"):
@@ -229,7 +231,7 @@ def _object_encoder(s: pd.Series) -> tuple[str, Encoder]:
         if len(awareness) <= 1:
             aware = awareness == {True}
             return (TIMESTAMPTZ if aware else TIMESTAMP), _object_datetimes(aware)
-    return TEXT, _text(format_series)
+    return TEXT, _text
 
 
 def _datetimes(s: pd.Series) -> Iterator[_dt.datetime]:
@@ -254,11 +256,17 @@ def _filled(chunk: pd.Series, nulls: np.ndarray, dtype: str, fill: Any) -> np.nd
     return np.ascontiguousarray(values, dtype=dtype)
 
 
-def _booleans(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
+def _nulls(chunk: pd.Series, given: np.ndarray | None) -> np.ndarray:
+    return chunk.isna().to_numpy() if given is None else given
+
+
+def _booleans(chunk: pd.Series, nulls: np.ndarray | None) -> tuple[np.ndarray, Sequence[Any]]:
+    nulls = _nulls(chunk, nulls)
     return nulls, [_filled(chunk, nulls, "bool", False).view(np.uint8)]
 
 
-def _bigints(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
+def _bigints(chunk: pd.Series, nulls: np.ndarray | None) -> tuple[np.ndarray, Sequence[Any]]:
+    nulls = _nulls(chunk, nulls)
     try:
         values = _filled(chunk, nulls, "<i8", 0)
     except OverflowError:
@@ -266,7 +274,8 @@ def _bigints(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[
     return nulls, [values]
 
 
-def _doubles(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
+def _doubles(chunk: pd.Series, nulls: np.ndarray | None) -> tuple[np.ndarray, Sequence[Any]]:
+    nulls = _nulls(chunk, nulls)
     values = _filled(chunk, nulls, "<f8", np.nan)
     # NaN is NULL, as in the CSV path (a Float64 column can hold NaN besides pd.NA).
     return nulls | np.isnan(values), [values]
@@ -275,7 +284,8 @@ def _doubles(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[
 def _timestamps(aware: bool) -> Encoder:
     """datetime64 columns of any unit; tz-aware ones are sent as their UTC instant."""
 
-    def encode(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
+    def encode(chunk: pd.Series, nulls: np.ndarray | None) -> tuple[np.ndarray, Sequence[Any]]:
+        nulls = _nulls(chunk, nulls)
         naive = chunk.dt.tz_convert(None) if aware else chunk
         return nulls, [_microseconds(naive.to_numpy(), nulls)]
 
@@ -307,8 +317,9 @@ def _rounds_up(remainder: np.ndarray, quotient: np.ndarray, divisor: int) -> np.
     return ((twice > divisor) | ((twice == divisor) & (quotient % 2 == 1))).astype(np.int64)
 
 
-def _dates(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
+def _dates(chunk: pd.Series, nulls: np.ndarray | None) -> tuple[np.ndarray, Sequence[Any]]:
     """datetime.date objects as int32 days since 1970-01-01 (NumPy converts them without Python code)."""
+    nulls = _nulls(chunk, nulls)
     days = np.where(nulls, None, chunk.to_numpy(dtype=object)).astype("datetime64[D]").view(np.int64)
     return nulls, [np.ascontiguousarray(np.where(nulls, 0, days), dtype="<i4")]
 
@@ -316,7 +327,8 @@ def _dates(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[An
 def _object_datetimes(aware: bool) -> Encoder:
     """datetime.datetime / pd.Timestamp objects: all naive (timestamp) or all aware (timestamptz, as UTC)."""
 
-    def encode(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
+    def encode(chunk: pd.Series, nulls: np.ndarray | None) -> tuple[np.ndarray, Sequence[Any]]:
+        nulls = _nulls(chunk, nulls)
         values = [None if null else (_utc_naive(v) if aware else v) for v, null in zip(chunk, nulls)]
         # NumPy reads the fields down to the microsecond (the whole datetime range, no overflow) and drops
         # a Timestamp's nanoseconds, which then round the result half to even like the datetime64 path.
@@ -331,35 +343,39 @@ def _utc_naive(value: _dt.datetime) -> _dt.datetime:
     return value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
 
 
-def _as_is(chunk: pd.Series) -> pd.Series:
-    return chunk
+def _text(chunk: pd.Series, nulls: np.ndarray | None) -> tuple[np.ndarray, Sequence[Any]]:
+    """Text: the chunk's values NUL-joined, as they are when they are strings, else as textformat writes them.
 
-
-def _strings_or_formatted(chunk: pd.Series) -> pd.Series:
-    """A chunk of a text column as it is when it holds only strings, else each value formatted (textformat)."""
-    if pd.api.types.infer_dtype(chunk, skipna=True) in ("string", "empty"):
-        return chunk
-    return format_series(chunk)
-
-
-def _text(to_text: Callable[[pd.Series], pd.Series]) -> Encoder:
-    """Text: ``to_text`` turns the chunk into str values (None where missing); they go out NUL-joined."""
-
-    def encode(chunk: pd.Series, nulls: np.ndarray) -> tuple[np.ndarray, Sequence[Any]]:
-        strings = np.where(nulls, "", to_text(chunk).to_numpy(dtype=object)).tolist()
+    Most text chunks hold only strings, and then a plain join succeeds (it takes nothing but str), so there is
+    no NULL to look for and nothing to format: one pass instead of four (missing-value scan, replacement, type
+    check, join), about 30 ms less per million values. Otherwise the missing values become NULL, and the rest
+    is joined as is when it is all strings, or formatted (``str(value)`` of a string is the string itself, so a
+    chunk's bytes do not depend on which way it went).
+    """
+    values = chunk.to_numpy(dtype=object)
+    joined = None
+    if nulls is None:
         try:
-            data = "\0".join(strings).encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ValueError(f"a value cannot be encoded as UTF-8 ({e.reason})") from None
-        # UTF-8 has no 0x00 byte but NUL's own, so the zero bytes are the separators plus any NUL in a value
-        # (counted by NumPy: ~30x faster than str.count).
-        separators = len(data) - np.count_nonzero(np.frombuffer(data, dtype=np.uint8))
-        if separators != len(strings) - 1:
-            raise ValueError("a value contains the NUL character (\\0), which PostgreSQL text cannot hold")
-        if len(data) > MAX_TEXT_BYTES:
-            if len(strings) > 1:
-                raise _TextTooLarge()
-            raise ValueError(f"a value of {len(data):,} bytes is longer than a text block may be ({MAX_TEXT_BYTES:,} bytes)")
-        return nulls, [struct.pack("<I", len(data)), data]
-
-    return encode
+            joined = "\0".join(values.tolist())
+            nulls = np.zeros(len(values), dtype=bool)
+        except TypeError:
+            nulls = _nulls(chunk, None)
+    if joined is None:
+        try:
+            joined = "\0".join(np.where(nulls, "", values).tolist())
+        except TypeError:
+            joined = "\0".join(np.where(nulls, "", format_series(chunk).to_numpy(dtype=object)).tolist())
+    try:
+        data = joined.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"a value cannot be encoded as UTF-8 ({e.reason})") from None
+    # UTF-8 has no 0x00 byte but NUL's own, so the zero bytes are the separators plus any NUL in a value
+    # (counted by NumPy: ~30x faster than str.count).
+    separators = len(data) - np.count_nonzero(np.frombuffer(data, dtype=np.uint8))
+    if separators != len(values) - 1:
+        raise ValueError("a value contains the NUL character (\\0), which PostgreSQL text cannot hold")
+    if len(data) > MAX_TEXT_BYTES:
+        if len(values) > 1:
+            raise _TextTooLarge()
+        raise ValueError(f"a value of {len(data):,} bytes is longer than a text block may be ({MAX_TEXT_BYTES:,} bytes)")
+    return nulls, [struct.pack("<I", len(data)), data]
