@@ -1,9 +1,18 @@
+using System.Data.Common;
+
 namespace DataStack.Processing.Database;
 
 public static class DataSourceExtensions
 {
     /// <summary>The connection string name of the wiring contract (<c>ConnectionStrings__analytics</c>).</summary>
     public const string ConnectionName = "analytics";
+
+    /// <summary>
+    /// Npgsql's write buffer, unless the connection string sets one: 128 KiB, not 8 KiB. An ingest's binary COPY
+    /// goes out through it, so a 1M-row upload took ~5,900 sends of ~16 KB; with this ~800, and Processing's
+    /// kernel time per upload ~30 ms lower (measured). It costs 128 KiB per pooled connection.
+    /// </summary>
+    public const int WriteBufferSize = 128 * 1024;
 
     /// <summary>
     /// Registers the <see cref="Npgsql.NpgsqlDataSource"/> of the <c>analytics</c> database through Aspire's client
@@ -31,6 +40,12 @@ public static class DataSourceExtensions
                 // Npgsql names the pool in its metrics after the data source; without a name it would use the connection string.
                 dataSource.Name = ConnectionName;
                 dataSource.ConnectionStringBuilder.ApplicationName ??= "datastack-processing";
+                // Npgsql's own ContainsKey is true for any keyword it knows; what was set is in the string it writes.
+                var given = new DbConnectionStringBuilder { ConnectionString = dataSource.ConnectionStringBuilder.ConnectionString };
+                if (!given.ContainsKey("Write Buffer Size"))
+                {
+                    dataSource.ConnectionStringBuilder.WriteBufferSize = WriteBufferSize;
+                }
             });
 
         builder.Services.AddSingleton<MigrationState>();
