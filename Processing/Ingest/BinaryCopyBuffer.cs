@@ -18,6 +18,9 @@ public sealed class BinaryCopyBuffer
     private static readonly DateTime s_postgresEpoch = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
     private static readonly int s_postgresEpochDay = new DateOnly(2000, 1, 1).DayNumber;
 
+    /// <summary>Microseconds from 1970-01-01 to PostgreSQL's epoch.</summary>
+    private static readonly long s_unixToPostgresMicros = (s_postgresEpoch.Ticks - DateTime.UnixEpoch.Ticks) / TimeSpan.TicksPerMicrosecond;
+
     /// <summary><c>PGCOPY\n\377\r\n\0</c> (byte 0xFF is not text, so no u8 literal).</summary>
     private static ReadOnlySpan<byte> Signature => [(byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', 0x0A, 0xFF, 0x0D, 0x0A, 0x00];
 
@@ -132,10 +135,10 @@ public sealed class BinaryCopyBuffer
 
     /// <summary>A timestamp (or a UTC instant for timestamptz): microseconds since 2000-01-01 00:00.</summary>
     public void WriteTimestamp(DateTime value) =>
-        WriteTimestampMicros((value.Ticks - s_postgresEpoch.Ticks) / TimeSpan.TicksPerMicrosecond);
+        WriteInt64((value.Ticks - s_postgresEpoch.Ticks) / TimeSpan.TicksPerMicrosecond);
 
-    /// <summary>A timestamp given as microseconds since 2000-01-01 00:00 (PostgreSQL's own representation).</summary>
-    public void WriteTimestampMicros(long micros) => WriteInt64(micros);
+    /// <summary>A timestamp given as microseconds since 1970-01-01 00:00 (the columns format's epoch).</summary>
+    public void WriteTimestampSinceUnixEpoch(long micros) => WriteInt64(micros - s_unixToPostgresMicros);
 
     /// <summary>A text value from its UTF-8 bytes.</summary>
     public void WriteText(ReadOnlySpan<byte> utf8)

@@ -27,9 +27,6 @@ public sealed class ColumnsReader : IDisposable
     private const long MaxMicros = 253_402_300_799_999_999;
     private static readonly int s_unixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
 
-    /// <summary>Microseconds from 1970-01-01 (the format's epoch) to 2000-01-01 (PostgreSQL's).</summary>
-    private const long UnixToPostgresMicros = 946_684_800_000_000;
-
     private static ReadOnlySpan<byte> Magic => "DSCOLS01"u8;
 
     private readonly Stream _stream;
@@ -236,7 +233,7 @@ public sealed class ColumnsReader : IDisposable
 
                     if (target == type)
                     {
-                        output.WriteTimestampMicros(micros - UnixToPostgresMicros);
+                        output.WriteTimestampSinceUnixEpoch(micros);
                     }
                     else
                     {
