@@ -20,10 +20,10 @@ public sealed partial class UploadSweeper(
 
     private static readonly TimeSpan s_interval = TimeSpan.FromMinutes(5);
 
-    /// <summary>Deletes orphaned spool files (and drops orphaned staged tables) once; returns how many files.</summary>
+    /// <summary>Deletes orphaned spool files (and drops orphaned staged and replaced tables) once; returns how many files.</summary>
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
-        await DropOrphanedStagedTablesAsync(cancellationToken);
+        await DropOrphanedAsideTablesAsync(cancellationToken);
         var uploads = options.Value.UploadsDirectory;
         if (!Directory.Exists(uploads))
         {
@@ -79,7 +79,7 @@ public sealed partial class UploadSweeper(
     /// in between). One statement, so the tables and the jobs are seen in one snapshot: a job committed with its
     /// staged table is never missed.
     /// </summary>
-    private async Task DropOrphanedStagedTablesAsync(CancellationToken cancellationToken)
+    private async Task DropOrphanedAsideTablesAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             $"""
@@ -103,7 +103,7 @@ public sealed partial class UploadSweeper(
         {
             await using var drop = dataSource.CreateCommand($"DROP TABLE IF EXISTS datasets.{Datasets.DatasetName.QuoteIdentifier(table)}");
             await drop.ExecuteNonQueryAsync(cancellationToken);
-            Log.StagedTableDropped(logger, table);
+            Log.AsideTableDropped(logger, table);
         }
     }
 
@@ -130,8 +130,8 @@ public sealed partial class UploadSweeper(
         [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Removed {Count} orphaned upload spool files")]
         public static partial void Swept(ILogger logger, int count);
 
-        [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Dropped orphaned staged upload table {Table}")]
-        public static partial void StagedTableDropped(ILogger logger, string table);
+        [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Dropped orphaned set-aside table {Table} (a staged upload or a replaced dataset's old table)")]
+        public static partial void AsideTableDropped(ILogger logger, string table);
 
         [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Could not sweep upload spool {Path}: {Reason}")]
         public static partial void SweepFailed(ILogger logger, string path, string reason);
