@@ -57,7 +57,8 @@ public static class IngestBench
 
         // Warm-up, not recorded: connection pools, page cache, and the JIT's steady state. Tiered compilation
         // re-compiles a method optimised after 30 calls, and much of an ingest's path runs once per ingest, so
-        // 40 small rounds come first (the same reasoning and measurements as the pandas section's warm-up).
+        // 40 small rounds come first. (The pandas section found that large bodies take paths small ones miss and
+        // adds full-size uploads; this section's timed rounds were not re-measured with them.)
         await Contender.AlternateAsync(For(warmup), 40, cancellationToken, quiet: true);
         foreach (var list in cpu.Values.Concat(serverMs.Values))
         {

@@ -75,8 +75,8 @@ public static class PandasBench
             await env.ExecuteAsync($"COPY (SELECT * FROM datasets.bench_upload) TO '{serverCopyFile}' WITH (FORMAT binary)", cancellationToken);
             samples = await Contender.AlternateAsync(contenders, options.Rounds, cancellationToken);
 
-            // The ratio to the server's COPY is the close one (the others are 5-40x apart), and one round of a
-            // shared 2-core machine can be 30 % off, so upload and the COPY get as many rounds again, the two alone.
+            // The ratio to the server's COPY is the close one (the others are 7-170x apart), and single rounds on the
+            // shared 2-core machine spread 40-60 %, so upload and the COPY get as many rounds again, the two alone.
             var pair = await Contender.AlternateAsync([upload, contenders[1]], options.Rounds, cancellationToken);
             foreach (var (name, list) in pair)
             {

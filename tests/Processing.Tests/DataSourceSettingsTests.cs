@@ -16,7 +16,7 @@ public sealed class DataSourceSettingsTests
         await app.InitializeAsync();
 
         // Act
-        var settings = new NpgsqlConnectionStringBuilder(app.Services.GetRequiredService<NpgsqlDataSource>().ConnectionString);
+        var settings = SettingsOf(app);
 
         // Assert
         Assert.Equal(DataSourceExtensions.WriteBufferSize, settings.WriteBufferSize);
@@ -34,9 +34,12 @@ public sealed class DataSourceSettingsTests
         await app.InitializeAsync();
 
         // Act
-        var settings = new NpgsqlConnectionStringBuilder(app.Services.GetRequiredService<NpgsqlDataSource>().ConnectionString);
+        var settings = SettingsOf(app);
 
         // Assert
         Assert.Equal(16384, settings.WriteBufferSize);
     }
+
+    private static NpgsqlConnectionStringBuilder SettingsOf(ProcessingApp app) =>
+        new(app.Services.GetRequiredService<NpgsqlDataSource>().ConnectionString);
 }
