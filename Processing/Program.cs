@@ -3,7 +3,6 @@ using DataStack.Processing.Auth;
 using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
 using DataStack.Processing.Http;
-using DataStack.Processing.Ingest;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.OpenApi;
 using DataStack.Processing.Telemetry;
@@ -56,14 +55,10 @@ builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = 
         context.ProblemDetails.Detail = "The analytics database cannot be reached right now (down, restarting, or out of connections). Try again shortly.";
         context.HttpContext.Response.Headers.RetryAfter = "5";
     }
-    else if (context.Exception is DataFolderNotWritableException notWritable)
-    {
-        context.ProblemDetails.Detail = notWritable.Message;
-    }
 });
 builder.Services.AddOpenApi(ProcessingOpenApi.Configure);
 
-var app = builder.Build();
+await using var app = builder.Build();
 
 app.UseExceptionHandler(new ExceptionHandlerOptions
 {
@@ -85,7 +80,21 @@ app.MapDefaultEndpoints();
 app.MapDatasetEndpoints();
 app.MapJobEndpoints();
 
-app.Run();
+// Start-up failures an operator must fix are one line on stderr and a documented exit code, never a stack trace:
+// the database comes first (created when missing, migrated once across replicas), then the host.
+try
+{
+    await app.Services.GetRequiredService<Migrator>().StartAsync(app.Lifetime.ApplicationStopping);
+    await app.StartAsync();
+}
+catch (Exception exception)
+{
+    var failure = StartupFailure.Describe(exception);
+    Console.Error.WriteLine(failure.Line);
+    return failure.ExitCode;
+}
+
+await app.WaitForShutdownAsync();
 return 0;
 
 // Npgsql's transient failures: connection refused or broken, server shutting down or starting, too many clients, pool exhausted.

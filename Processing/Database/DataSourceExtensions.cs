@@ -49,7 +49,9 @@ public static class DataSourceExtensions
             });
 
         builder.Services.AddSingleton<MigrationState>();
-        builder.Services.AddHostedService<Migrator>();
+        builder.Services.AddSingleton<DatabaseCreator>();
+        builder.Services.AddSingleton<Migrator>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<Migrator>());
         builder.Services.AddHealthChecks().AddCheck<MigrationsHealthCheck>("migrations");
         return builder;
     }

@@ -5,14 +5,27 @@ namespace DataStack.Processing.Database;
 /// <summary>
 /// Applies the embedded SQL migrations once, under a PostgreSQL advisory lock, so any number of replicas
 /// can start at the same time. Runs during host start-up: the service listens only once the schema is there.
+/// A database that does not exist yet is created first (<see cref="DatabaseCreator"/>); a database that cannot be
+/// reached is waited for; anything an operator must fix stops the start with <see cref="StartupFailedException"/>.
 /// </summary>
-public sealed partial class Migrator(NpgsqlDataSource dataSource, MigrationState state, ILogger<Migrator> logger) : IHostedService
+public sealed partial class Migrator(
+    NpgsqlDataSource dataSource, DatabaseCreator creator, MigrationState state, ILogger<Migrator> logger) : IHostedService
 {
     // An arbitrary constant shared by every replica: "DSTK" in ASCII.
     private const long AdvisoryLockKey = 0x4453544B;
 
+    /// <summary>
+    /// Creates (when missing) and migrates the database; waits while it cannot be reached. Done once: Program runs it
+    /// before the host starts, so a failure an operator must fix is one line and an exit code rather than the host's
+    /// "failed to start" and a stack trace; as a hosted service it then finds nothing left to do.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (state.IsApplied)
+        {
+            return;
+        }
+
         var delay = TimeSpan.FromMilliseconds(250);
         while (true)
         {
@@ -22,12 +35,21 @@ public sealed partial class Migrator(NpgsqlDataSource dataSource, MigrationState
                 state.MarkApplied();
                 return;
             }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidCatalogName)
+            {
+                // A new deployment: nobody made the database (a managed server, or a postgres container given none).
+                await creator.CreateAsync(cancellationToken);
+            }
             catch (NpgsqlException ex) when (ex is not PostgresException || ex.IsTransient)
             {
                 // The database may still be starting (or restarting); wait for it rather than crash-loop.
                 Log.DatabaseUnavailable(logger, delay.TotalSeconds, ex.Message);
                 await Task.Delay(delay, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            }
+            catch (PostgresException ex)
+            {
+                throw DatabaseCreator.Refused(ex, dataSource, "could not prepare its schema");
             }
         }
     }
