@@ -17,7 +17,10 @@ public sealed class ProcessingOptions
     /// <summary>Serve without a key. Off by default: without a key the service refuses to start.</summary>
     public bool AllowAnonymous { get; set; }
 
-    /// <summary>The shared data folder (<c>/data</c> in containers). Ingest paths are relative to it.</summary>
+    /// <summary>
+    /// The data folder <c>POST /datasets/{name}/ingest</c> reads files from (paths are relative to it; <c>/data</c> in
+    /// containers). Optional: uploads never touch it, and where it does not exist that route answers 422.
+    /// </summary>
     [Required]
     public string DataDir { get; set; } = "data";
 
@@ -53,6 +56,4 @@ public sealed class ProcessingOptions
     public JobTraceMode JobTraceMode { get; set; } = JobTraceMode.Child;
 
     public TimeSpan Lease => TimeSpan.FromSeconds(LeaseSeconds);
-
-    public string UploadsDirectory => Path.Combine(Path.GetFullPath(DataDir), ".uploads");
 }

@@ -55,6 +55,18 @@ public static class DataFolder
         return true;
     }
 
+    /// <summary>Whether the data folder exists here: it is optional (a deployment mounts one only if it wants file ingests).</summary>
+    public static bool Exists(string dataDir) => Directory.Exists(Path.GetFullPath(dataDir));
+
+    /// <summary>
+    /// Says that this process has no data folder, which setting names it and what to do instead. The folder's
+    /// absolute location stays on the server.
+    /// </summary>
+    public static string NoDataFolderMessage =>
+        $"Processing has no data folder here: the folder its setting {ProcessingOptions.SectionName}:{nameof(ProcessingOptions.DataDir)} " +
+        $"(environment {ProcessingOptions.SectionName}__{nameof(ProcessingOptions.DataDir)}) names does not exist. Mount one there " +
+        "(the same files on every replica) to ingest files from it, or upload the file with PUT /datasets/{name}, which needs no data folder.";
+
     /// <summary>
     /// Opens a path <see cref="TryResolve"/> accepted, then checks where the opened file really is, so a
     /// symbolic link swapped in between the check and the open cannot lead out of the folder. Returns null

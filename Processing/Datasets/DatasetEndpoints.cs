@@ -79,10 +79,10 @@ public static class DatasetEndpoints
     }
 
     /// <summary>
-    /// Checks the upload, has <see cref="UploadSpool"/> write the body to a spool file in the data folder (never
-    /// into memory), then queues an ingest job for it. The body is limited to <c>Processing:MaxUploadBytes</c>
-    /// (413 beyond). A CSV body gets ingest's first pass while it is received; a body in the columns format
-    /// (docs/columns-format.md) needs none, its job reads it once.
+    /// Checks the upload, has <see cref="UploadReceiver"/> copy its rows into a staged table (never into memory or onto
+    /// a disk another replica would need), then queues the ingest job in the same transaction: the job, on any
+    /// replica, swaps the table in. The body is limited to <c>Processing:MaxUploadBytes</c> (413 beyond). A body that
+    /// cannot be staged is still answered 202: its job fails with the row and column of the first problem.
     /// </summary>
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> UploadDataset(
         string name,
@@ -91,10 +91,9 @@ public static class DatasetEndpoints
         bool? header,
         HttpRequest request,
         DatasetCatalog catalog,
+        UploadReceiver receiver,
         JobSubmitter submitter,
         IOptions<ProcessingOptions> options,
-        NpgsqlDataSource dataSource,
-        ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
         if (!DatasetName.IsValid(name))
@@ -125,51 +124,34 @@ public static class DatasetEndpoints
             return TooLarge(limit);
         }
 
-        var logger = loggerFactory.CreateLogger(typeof(UploadSpool));
-        // A columns body that makes a new table (fail, replace) is copied while it arrives; appends convert to the
-        // dataset's types, which only the job may look at under the dataset's lock.
-        var stageWith = format == IngestFormat.Columns && ingestMode != IngestMode.Append ? dataSource : null;
-        if (await UploadSpool.ReceiveAsync(request, name, format, separator[0], header ?? true, stageWith, options.Value, logger, cancellationToken) is not { } spooled)
+        var received = await receiver.ReceiveAsync(request, new UploadRequest(name, format, ingestMode, separator[0], header ?? true), cancellationToken);
+        if (received.IsTooLarge)
         {
             return TooLarge(limit);
         }
 
-        await using var staging = spooled.Staging;
-
+        await using var staging = received.Staging;
         var args = new IngestArgs
         {
             Dataset = name,
-            Path = spooled.Path,
             Mode = ingestMode,
             Delimiter = separator,
             Header = header ?? true,
             Upload = true,
             Format = format,
-            Scan = spooled.Scan,
             Staged = staging?.Upload,
+            Rejected = received.Rejection,
         };
-        try
-        {
-            // With a staged table, the job is queued in the transaction that holds it: they commit together.
-            var result = await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, staging?.Connection, cancellationToken);
-            if (result.Result is not Accepted<Job>)
-            {
-                // Not queued (invalid, or an earlier submission with the same key): the spool file is not needed,
-                // and the staged table goes with its transaction.
-                spooled.Delete();
-            }
-            else if (staging is not null)
-            {
-                await staging.CommitAsync();
-            }
 
-            return result;
-        }
-        catch (NpgsqlException)
+        // The job is queued in the transaction that holds the staged table: they commit together. Not queued (invalid,
+        // or an earlier submission with the same key): the staged table goes with its transaction.
+        var result = await SubmitAsync(JobKinds.Ingest, args.ToJson(), request, submitter, staging?.Connection, cancellationToken);
+        if (result.Result is Accepted<Job> && staging is not null)
         {
-            spooled.Delete(); // Not queued: the database could not take the job (answered 503 by the error handler).
-            throw;
+            await staging.CommitAsync();
         }
+
+        return result;
     }
 
     public static async Task<Results<Accepted<Job>, Ok<Job>, ProblemHttpResult, ValidationProblem>> IngestDataset(
@@ -190,6 +172,11 @@ public static class DatasetEndpoints
         if (problem is not null)
         {
             return problem;
+        }
+
+        if (!DataFolder.Exists(options.Value.DataDir))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "No data folder", detail: DataFolder.NoDataFolderMessage);
         }
 
         if (!DataFolder.TryResolve(options.Value.DataDir, body.Path, out var fullPath, out var pathError))

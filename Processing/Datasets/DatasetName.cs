@@ -27,6 +27,12 @@ public static partial class DatasetName
         return $"\"{Schema}\".\"{name}\"";
     }
 
+    /// <summary>
+    /// Any table of schema <c>datasets</c>, quoted: the tables an ingest sets aside (a staged upload, a replaced
+    /// dataset's old table) have names no dataset can have, so <see cref="QualifiedTable"/> would refuse them.
+    /// </summary>
+    public static string InSchema(string table) => $"\"{Schema}\".{QuoteIdentifier(table)}";
+
     /// <summary>Quotes any identifier for PostgreSQL (double quotes doubled).</summary>
     public static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 

@@ -59,7 +59,15 @@ public sealed class BinaryCopyBuffer
         }
         catch
         {
-            await copyStream.CancelAsync();
+            try
+            {
+                await copyStream.CancelAsync();
+            }
+            catch (Exception cancelFailure) when (cancelFailure is ObjectDisposedException or NpgsqlException or IOException)
+            {
+                // The connection broke (the error being thrown says why): the server already discarded the COPY.
+            }
+
             throw;
         }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DataStack.Processing.Jobs;
 
 namespace DataStack.Processing.Ingest;
 
@@ -34,15 +35,18 @@ public enum IngestFormat
 }
 
 /// <summary>
-/// Arguments of an <c>ingest</c> job, as stored on the job. <see cref="Path"/> is relative to the data
-/// folder; uploads are spooled to <c>.uploads/</c> there (<see cref="Upload"/> true) and removed once the
-/// job has ended.
+/// Arguments of an <c>ingest</c> job, as stored on the job. A file ingest names <see cref="Path"/>, relative to
+/// the data folder. An upload (<see cref="Upload"/> true) names no file: its request copied the rows into a staged
+/// table (<see cref="Staged"/>), committed with this job, or found the body malformed (<see cref="Rejected"/>), so
+/// its job can run on any replica.
 /// </summary>
 public sealed record IngestArgs
 {
     public required string Dataset { get; init; }
 
-    public required string Path { get; init; }
+    /// <summary>The file to load, relative to the data folder; absent for an upload.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Path { get; init; }
 
     public IngestMode Mode { get; init; } = IngestMode.Fail;
 
@@ -56,19 +60,16 @@ public sealed record IngestArgs
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public IngestFormat Format { get; init; }
 
-    /// <summary>
-    /// An upload's first pass, run while the body was received, so the job only runs the COPY pass (which
-    /// checks the file against it). Set by the upload endpoint; absent for files of the data folder.
-    /// </summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public IngestScan? Scan { get; init; }
-
-    /// <summary>
-    /// A columns upload (mode fail or replace) copied while it was received: the job swaps the table in instead
-    /// of loading the spool file. Set by the upload endpoint only.
-    /// </summary>
+    /// <summary>The table an upload's request copied its rows into; the job swaps it in (or appends it). Set by the upload endpoint.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public StagedUpload? Staged { get; init; }
+
+    /// <summary>
+    /// Why an upload's body could not be staged (malformed, or columns that do not match the dataset appended to),
+    /// with the row and column of the first problem: its job fails with this error. Set by the upload endpoint.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JobError? Rejected { get; init; }
 
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, JsonSerializerOptions.Web);
 

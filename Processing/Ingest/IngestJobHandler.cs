@@ -9,22 +9,20 @@ using Npgsql;
 namespace DataStack.Processing.Ingest;
 
 /// <summary>
-/// Runs <c>ingest</c> jobs: loads a CSV file from the data folder (or an upload spooled there) into the
-/// typed table <c>datasets."{name}"</c> and records it in the catalog.
+/// Runs <c>ingest</c> jobs: lands an upload that its request staged in PostgreSQL, or loads a CSV file from the
+/// data folder into the typed table <c>datasets."{name}"</c>, and records it in the catalog.
 /// </summary>
 /// <remarks>
-/// <para>Two streaming passes, so that types hold every value while memory stays flat: <see cref="IngestScan"/>
+/// <para>An upload's rows are already in its staged table (<see cref="UploadReceiver"/>): the job swaps the table in
+/// (<c>fail</c>, <c>replace</c>) or appends its rows (<c>append</c>), under the dataset's lock.</para>
+/// <para>A file takes two streaming passes, so that types hold every value while memory stays flat: <see cref="IngestScan"/>
 /// validates the file, infers the types and computes the checksum; <see cref="IngestCopy"/> converts and
-/// binary-COPYs the rows.</para>
-/// <para>All writes happen in one transaction that also completes the job. <c>fail</c> and <c>replace</c>
-/// COPY into a new table <c>{name}__ingest_{job}</c>, then drop the old table and rename the new one;
-/// <c>append</c> COPYs into the existing table (or creates it when there is none). Any failure rolls back:
-/// the previous dataset stays exactly as it was. Ingests of the same dataset are serialised by an advisory
-/// lock, across replicas.</para>
-/// <para>An upload's first pass runs while its body is received (<see cref="IngestArgs.Scan"/>); its job
-/// runs only the second.</para>
-/// <para>Progress: <c>bytes</c> counts the bytes this job has read (twice the file size at the end when it ran
-/// both passes, once for an upload); <c>rows</c> counts the rows copied in the second pass.</para>
+/// binary-COPYs the rows into a new table <c>{name}__ingest_{job}</c> (or the existing one, appending).</para>
+/// <para>All writes happen in one transaction that also completes the job: any failure rolls back and the previous
+/// dataset stays exactly as it was. Ingests of the same dataset are serialised by an advisory lock, across
+/// replicas.</para>
+/// <para>Progress: <c>bytes</c> counts the bytes this job has read (twice the file size at the end of a file's two
+/// passes; an upload's body size); <c>rows</c> counts the rows copied.</para>
 /// </remarks>
 public sealed partial class IngestJobHandler(
     NpgsqlDataSource dataSource,
@@ -55,23 +53,19 @@ public sealed partial class IngestJobHandler(
         }
 
         var args = IngestArgs.FromJson(context.Args)!;
-        if (!DataFolder.TryResolve(options.Value.DataDir, args.Path, out var path, out var pathError))
+        if (!args.Upload)
         {
-            throw new JobFailedException("invalid_args", $"args.path: {pathError}"); // Validate said it was fine; the folder changed.
+            return await IngestFileAsync(context, args, cancellationToken);
         }
 
-        // The spool file of an upload goes once the job has ended; it stays while the job may run again.
+        // An upload's staged table goes once the job has ended; it stays while the job may run again.
         var mayRunAgain = false;
         var succeeded = false;
         try
         {
-            var result = await IngestAsync(context, args, path, cancellationToken);
+            var result = await LandUploadAsync(context, args, cancellationToken);
             succeeded = true;
             return result;
-        }
-        catch (IngestFormatException ex)
-        {
-            throw new JobFailedException(ex.Code, ex.Message, ex.Row, ex.Column);
         }
         catch (LeaseLostException)
         {
@@ -86,27 +80,88 @@ public sealed partial class IngestJobHandler(
         }
         catch (Exception ex) when (ex is not JobFailedException && context.Attempt < options.Value.MaxAttempts)
         {
-            mayRunAgain = true; // Transient (database, disk): the runner retries.
+            mayRunAgain = true; // Transient (the database): the runner retries.
             throw;
         }
         finally
         {
-            if (args.Upload && !mayRunAgain)
+            if (!succeeded && !mayRunAgain && args.Staged is { } staged)
             {
-                DeleteSpoolFile(path);
-                if (!succeeded && args.Staged is { } staged)
-                {
-                    await DropAsideTableAsync(staged.Table); // Swapped in on success; otherwise it goes with the job.
-                }
+                await DropAsideTableAsync(staged.Table); // Swapped in or appended on success; otherwise it goes with the job.
             }
         }
     }
 
-    private async Task<JsonNode> IngestAsync(JobContext context, IngestArgs args, string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// Lands an upload's staged table under the dataset's lock: swaps it in as the dataset (<c>fail</c>, <c>replace</c>, an
+    /// append to no dataset) or appends its rows, when the dataset's columns are still those the request wrote.
+    /// </summary>
+    private async Task<JsonNode> LandUploadAsync(JobContext context, IngestArgs args, CancellationToken cancellationToken)
     {
+        if (args.Rejected is { } rejection)
+        {
+            throw new JobFailedException(rejection);
+        }
+
+        var staged = args.Staged!;
+        var name = args.Dataset;
+        context.ReportProgress(staged.Rows, staged.Bytes);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await IngestTable.LockDatasetAsync(connection, name, cancellationToken);
+        var stagedColumns = await DatasetCatalog.ReadTableColumnsAsync(connection, staged.Table, cancellationToken);
+        if (stagedColumns.Count == 0)
+        {
+            throw new JobFailedException("upload_missing", $"The rows of this upload (table {staged.Table}) are gone: the job was run after they were dropped. Upload the data again.");
+        }
+
+        var existing = await DatasetCatalog.ReadTableColumnsAsync(connection, name, cancellationToken);
+        var stagedTable = DatasetName.InSchema(staged.Table);
+        // The catalog names types as ingest writes them ("timestamp"), not as PostgreSQL spells them out.
+        IReadOnlyList<DatasetColumn> columns = [.. stagedColumns.Select(c => c with { Type = ColumnTypes.TryParseSql(c.Type, out var type) ? type.ToSql() : c.Type })];
+        LandedRows landed;
+        if (args.Mode == IngestMode.Append && existing.Count > 0)
+        {
+            if (!existing.SequenceEqual(stagedColumns))
+            {
+                throw new JobFailedException(
+                    "schema_mismatch",
+                    $"Dataset '{name}' changed while the upload waited for its job: its columns are now ({Describe(existing)}), the upload's ({Describe(stagedColumns)}). Upload it again.");
+            }
+
+            var target = DatasetName.QualifiedTable(name);
+            using (ProcessingTelemetry.ActivitySource.StartActivity("ingest append"))
+            {
+                await IngestTable.AppendAsync(connection, target, stagedTable, cancellationToken);
+            }
+
+            // An appended dataset is no longer one body: it has no single checksum.
+            landed = new LandedRows(columns, staged.Rows, await IngestTable.CountRowsAsync(connection, target, cancellationToken), Checksum: null, Replaced: null);
+        }
+        else
+        {
+            if (args.Mode == IngestMode.Fail && (existing.Count > 0 || await IngestTable.ExistsAsync(connection, name, cancellationToken)))
+            {
+                throw Exists(name);
+            }
+
+            var replaced = await IngestTable.SwapInAsync(connection, name, stagedTable, context.Id, cancellationToken);
+            landed = new LandedRows(columns, staged.Rows, staged.Rows, staged.Checksum, replaced);
+        }
+
+        return await FinishAsync(context, connection, transaction, args, landed, staged.Bytes, origin: "upload", cancellationToken);
+    }
+
+    private async Task<JsonNode> IngestFileAsync(JobContext context, IngestArgs args, CancellationToken cancellationToken)
+    {
+        if (!DataFolder.TryResolve(options.Value.DataDir, args.Path, out var path, out var pathError))
+        {
+            throw new JobFailedException("invalid_args", $"args.path: {pathError}"); // Validate said it was fine; the folder changed.
+        }
+
         if (!File.Exists(path))
         {
-            throw new JobFailedException("file_not_found", DataFolder.MissingFileMessage(options.Value.DataDir, args.Path));
+            throw new JobFailedException("file_not_found", DataFolder.MissingFileMessage(options.Value.DataDir, args.Path!));
         }
 
         // Cheap early answer; checked again under the lock before anything is written.
@@ -115,67 +170,58 @@ public sealed partial class IngestJobHandler(
             throw Exists(args.Dataset);
         }
 
-        if (args.Format == IngestFormat.Columns)
+        try
         {
-            // One pass: the upload declares its types.
-            await using var file = OpenFile(path);
-            using var reader = new ColumnsReader(file);
-            await reader.ReadHeaderAsync(cancellationToken);
-            if (args.Staged is { } staged && args.Mode != IngestMode.Append && await StagedTableExistsAsync(staged.Table, cancellationToken))
+            if (args.Format == IngestFormat.Columns)
             {
-                // Copied while it was received (UploadStaging): only the swap is left.
-                context.ReportProgress(staged.Rows, staged.Bytes);
-                var stagedSource = new IngestSource(
+                // One pass: the file declares its types.
+                await using var file = OpenFile(path);
+                using var reader = new ColumnsReader(file);
+                await reader.ReadHeaderAsync(cancellationToken);
+                var columnsSource = new IngestSource(
                     reader.ColumnNames,
                     reader.Types,
                     AllNull: null,
                     HeaderRow: null,
-                    (_, _, _, _, _) => Task.FromResult(staged.Rows),
-                    () => (staged.Bytes, staged.Checksum),
-                    staged.Table);
-                return await LoadAsync(context, args, path, stagedSource, cancellationToken);
+                    (connection, target, types, freeze, token) => ColumnsCopy.CopyAsync(
+                        connection, target, reader, types, freeze, (copied, bytes) => context.ReportProgress(copied, bytes), token),
+                    () => (reader.BytesConsumed, reader.Checksum));
+                return await LoadFileAsync(context, args, path, columnsSource, cancellationToken);
             }
 
-            var columnsSource = new IngestSource(
-                reader.ColumnNames,
-                reader.Types,
-                AllNull: null,
-                HeaderRow: null,
-                (connection, target, types, freeze, token) => ColumnsCopy.CopyAsync(
-                    connection, target, reader, types, freeze, (copied, bytes) => context.ReportProgress(copied, bytes), token),
-                () => (reader.BytesConsumed, reader.Checksum));
-            return await LoadAsync(context, args, path, columnsSource, cancellationToken);
+            // Pass 1 (validate, infer, count, checksum; no database work yet).
+            var delimiter = args.Delimiter[0];
+            var scan = await ScanAsync(context, path, delimiter, args.Header, cancellationToken);
+
+            // Pass 2: convert and COPY.
+            var csvSource = new IngestSource(
+                scan.ColumnNames,
+                scan.Types,
+                scan.AllNull,
+                HeaderRow: args.Header ? 1 : null,
+                async (connection, target, types, freeze, token) =>
+                {
+                    await using var file = OpenFile(path);
+                    return await IngestCopy.CopyAsync(
+                        connection, target, scan.ColumnNames, types, file, delimiter, args.Header, scan, freeze,
+                        (copied, bytes) => context.ReportProgress(copied, scan.Bytes + bytes),
+                        token);
+                },
+                () => (scan.Bytes, scan.Checksum));
+            return await LoadFileAsync(context, args, path, csvSource, cancellationToken);
         }
-
-        // Pass 1 (validate, infer, count, checksum; no database work yet), unless it ran while the upload was received.
-        var delimiter = args.Delimiter[0];
-        var scan = args.Scan ?? await ScanAsync(context, path, delimiter, args.Header, cancellationToken);
-        var scannedBytes = args.Scan is null ? scan.Bytes : 0;
-
-        // Pass 2: convert and COPY.
-        var csvSource = new IngestSource(
-            scan.ColumnNames,
-            scan.Types,
-            scan.AllNull,
-            HeaderRow: args.Header ? 1 : null,
-            async (connection, target, types, freeze, token) =>
-            {
-                await using var file = OpenFile(path);
-                return await IngestCopy.CopyAsync(
-                    connection, target, scan.ColumnNames, types, file, delimiter, args.Header, scan, freeze,
-                    (copied, bytes) => context.ReportProgress(copied, scannedBytes + bytes),
-                    token);
-            },
-            () => (scan.Bytes, scan.Checksum));
-        return await LoadAsync(context, args, path, csvSource, cancellationToken);
+        catch (IngestFormatException ex)
+        {
+            throw new JobFailedException(ex.Code, ex.Message, ex.Row, ex.Column);
+        }
     }
 
     /// <summary>
-    /// The writing half of an ingest, whatever the input's format: under the dataset's lock, creates the
-    /// staging table (or matches the existing columns when appending), copies, swaps in, updates the catalog
-    /// and completes the job, all in one transaction.
+    /// The writing half of a file's ingest, whatever its format: under the dataset's lock, creates the staging
+    /// table (or matches the existing columns when appending), copies, swaps in, updates the catalog and completes
+    /// the job, all in one transaction.
     /// </summary>
-    private async Task<JsonNode> LoadAsync(JobContext context, IngestArgs args, string path, IngestSource source, CancellationToken cancellationToken)
+    private async Task<JsonNode> LoadFileAsync(JobContext context, IngestArgs args, string path, IngestSource source, CancellationToken cancellationToken)
     {
         var name = args.Dataset;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -188,7 +234,7 @@ public sealed partial class IngestJobHandler(
         IReadOnlyList<ColumnType> types;
         if (appendToExisting)
         {
-            types = IngestTable.MatchExistingColumns(name, existing, source);
+            types = IngestTable.MatchExistingColumns(name, existing, source.ColumnNames, source.Types, source.AllNull, source.HeaderRow);
             target = DatasetName.QualifiedTable(name);
         }
         else
@@ -199,13 +245,11 @@ public sealed partial class IngestJobHandler(
             }
 
             types = source.Types;
-            target = source.StagedTable is { } staged
-                ? $"datasets.{DatasetName.QuoteIdentifier(staged)}"
-                : DatasetName.QualifiedTable(IngestTable.StagingTableName(name, context.Id));
+            target = DatasetName.QualifiedTable(IngestTable.StagingTableName(name, context.Id));
         }
 
         IReadOnlyList<DatasetColumn> columns = [.. source.ColumnNames.Select((column, i) => new DatasetColumn(column, types[i].ToSql()))];
-        if (!appendToExisting && source.StagedTable is null)
+        if (!appendToExisting)
         {
             await IngestTable.CreateTableAsync(connection, target, columns, cancellationToken);
         }
@@ -226,43 +270,43 @@ public sealed partial class IngestJobHandler(
             }
         }
 
-        long rowCount;
-        string? replaced = null;
-        if (appendToExisting)
-        {
-            rowCount = await IngestTable.CountRowsAsync(connection, target, cancellationToken);
-        }
-        else
-        {
-            replaced = await IngestTable.SwapInAsync(connection, name, target, context.Id, cancellationToken);
-            rowCount = rows;
-        }
-
-        // An appended dataset is no longer one file: it has no single checksum.
         var (bytes, checksum) = source.Totals();
-        var origin = args.Upload ? "upload" : "file:" + Path.GetRelativePath(Path.GetFullPath(options.Value.DataDir), path);
-        await DatasetCatalog.UpsertAsync(
-            connection, name, columns, rowCount, origin, appendToExisting ? null : checksum, context.Id, cancellationToken);
+        var origin = "file:" + Path.GetRelativePath(Path.GetFullPath(options.Value.DataDir), path);
+        var landed = appendToExisting
+            // An appended dataset is no longer one file: it has no single checksum.
+            ? new LandedRows(columns, rows, await IngestTable.CountRowsAsync(connection, target, cancellationToken), Checksum: null, Replaced: null)
+            : new LandedRows(columns, rows, rows, checksum, await IngestTable.SwapInAsync(connection, name, target, context.Id, cancellationToken));
+        return await FinishAsync(context, connection, transaction, args, landed, bytes, origin, cancellationToken);
+    }
 
+    /// <summary>
+    /// Records the dataset in the catalog and the job's success in the ingest's transaction, commits, then drops the table
+    /// a replace set aside (after the commit, which is what the job's caller waits for).
+    /// </summary>
+    private async Task<JsonNode> FinishAsync(
+        JobContext context, NpgsqlConnection connection, NpgsqlTransaction transaction, IngestArgs args, LandedRows landed, long bytes, string origin, CancellationToken cancellationToken)
+    {
+        var name = args.Dataset;
+        await DatasetCatalog.UpsertAsync(connection, name, landed.Columns, landed.DatasetRows, origin, landed.Checksum, context.Id, cancellationToken);
         var result = new JsonObject
         {
             ["dataset"] = name,
-            ["rows"] = rows,
+            ["rows"] = landed.Rows,
             ["bytes"] = bytes,
-            ["columns"] = new JsonArray([.. columns.Select(c => new JsonObject { ["name"] = c.Name, ["type"] = c.Type })]),
+            ["columns"] = new JsonArray([.. landed.Columns.Select(c => new JsonObject { ["name"] = c.Name, ["type"] = c.Type })]),
             ["mode"] = ModeName(args.Mode),
-            ["checksum"] = checksum,
+            ["checksum"] = landed.Checksum,
         };
         await context.CompleteInTransactionAsync(connection, result, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        if (replaced is not null)
+        if (landed.Replaced is { } replaced)
         {
-            await DropAsideTableAsync(replaced); // after the commit, which is what the job's caller waits for
+            await DropAsideTableAsync(replaced);
         }
 
-        telemetry.RowsIngested.Add(rows);
+        telemetry.RowsIngested.Add(landed.Rows);
         telemetry.BytesIngested.Add(bytes);
-        Log.Ingested(logger, context.Id, name, rows, bytes);
+        Log.Ingested(logger, context.Id, name, landed.Rows, bytes);
         return result;
     }
 
@@ -291,19 +335,12 @@ public sealed partial class IngestJobHandler(
         return await IngestTable.ExistsAsync(connection, name, cancellationToken);
     }
 
-    private async Task<bool> StagedTableExistsAsync(string table, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
-        command.Parameters.Add(new() { Value = $"datasets.{DatasetName.QuoteIdentifier(table)}" });
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
     /// <summary>Drops a staged or replaced table (never a dataset's: both names have a dash); the sweeper retries failures.</summary>
     private async Task DropAsideTableAsync(string table)
     {
         try
         {
-            await using var command = dataSource.CreateCommand($"DROP TABLE IF EXISTS datasets.{DatasetName.QuoteIdentifier(table)}");
+            await using var command = dataSource.CreateCommand($"DROP TABLE IF EXISTS {DatasetName.InSchema(table)}");
             await command.ExecuteNonQueryAsync(CancellationToken.None);
         }
         catch (NpgsqlException ex)
@@ -322,21 +359,9 @@ public sealed partial class IngestJobHandler(
         }
         catch (NpgsqlException ex)
         {
-            // Cannot tell: keep the spool file rather than lose an upload that may run again.
+            // Cannot tell: keep the staged table rather than lose an upload that may run again.
             Log.CancelStateUnknown(logger, jobId, ex.Message);
             return false;
-        }
-    }
-
-    private void DeleteSpoolFile(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Log.SpoolNotDeleted(logger, path, ex.Message);
         }
     }
 
@@ -344,6 +369,8 @@ public sealed partial class IngestJobHandler(
     private FileStream OpenFile(string path) =>
         DataFolder.OpenInside(options.Value.DataDir, path, s_readOnce)
         ?? throw new JobFailedException("invalid_args", "args.path: The file leads outside the data folder (a symbolic link changed after the path was checked).");
+
+    private static string Describe(IReadOnlyList<DatasetColumn> columns) => string.Join(", ", columns.Select(c => $"{c.Name} {c.Type}"));
 
     private static string ModeName(IngestMode mode) => mode switch
     {
@@ -355,18 +382,18 @@ public sealed partial class IngestJobHandler(
     private static JobFailedException Exists(string name) =>
         new("exists", $"Dataset '{name}' already exists; use mode=replace or mode=append.");
 
+    /// <summary>What an ingest wrote: the dataset's columns, rows copied, rows the dataset has now, its checksum, and the table a replace set aside.</summary>
+    private sealed record LandedRows(IReadOnlyList<DatasetColumn> Columns, long Rows, long DatasetRows, string? Checksum, string? Replaced);
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Job {JobId} ingested {RowCount} rows ({ByteCount} bytes) into dataset {Dataset}")]
         public static partial void Ingested(ILogger logger, Guid jobId, string dataset, long rowCount, long byteCount);
 
-        [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Could not delete the upload spool file {Path}: {Reason}")]
-        public static partial void SpoolNotDeleted(ILogger logger, string path, string reason);
-
         [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Could not drop the set-aside table {Table}; the upload sweeper will: {Reason}")]
         public static partial void AsideTableNotDropped(ILogger logger, string table, string reason);
 
-        [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Could not tell whether job {JobId} was cancelled; its upload spool file is kept: {Reason}")]
+        [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Could not tell whether job {JobId} was cancelled; its staged upload is kept: {Reason}")]
         public static partial void CancelStateUnknown(ILogger logger, Guid jobId, string reason);
     }
 }

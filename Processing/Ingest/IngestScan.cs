@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Serialization;
 using DataStack.Processing.Datasets;
 
 namespace DataStack.Processing.Ingest;
@@ -8,11 +7,11 @@ namespace DataStack.Processing.Ingest;
 /// <summary>
 /// What the first pass over a CSV file learned: the column names and inferred types, the number of data
 /// rows, the size and the SHA-256 checksum. The first pass also validates the whole file, so the second
-/// pass (the COPY) only starts on input that is known to load. For an upload it runs while the body is
-/// received and travels with the job (<see cref="IngestArgs.Scan"/>); the COPY pass checks the file against it.
+/// pass (the COPY) only starts on input that is known to load, and checks the file against it. For an upload it
+/// runs while the body is received (<see cref="UploadReceiver"/>).
 /// </summary>
 public sealed record IngestScan(
-    [property: JsonPropertyName("columns")] IReadOnlyList<string> ColumnNames,
+    IReadOnlyList<string> ColumnNames,
     IReadOnlyList<ColumnType> Types,
     IReadOnlyList<bool> AllNull,
     long Rows,
@@ -133,18 +132,6 @@ public sealed record IngestScan(
         }
 
         return name;
-    }
-
-    /// <summary>Null when this scan is whole and consistent; otherwise what is wrong (a scan in job args comes from outside).</summary>
-    public string? Problem()
-    {
-        if (ColumnNames is not { Count: > 0 } || Types is null || AllNull is null
-            || Types.Count != ColumnNames.Count || AllNull.Count != ColumnNames.Count)
-        {
-            return "Needs columns, types and allNull of the same non-zero length.";
-        }
-
-        return Rows < 1 || Bytes < 1 || string.IsNullOrEmpty(Checksum) ? "Needs rows ≥ 1, bytes ≥ 1 and a checksum." : null;
     }
 
     private static void Observe(CsvReader reader, TypeInference inference)

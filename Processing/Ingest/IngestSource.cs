@@ -7,8 +7,7 @@ namespace DataStack.Processing.Ingest;
 /// What an ingest loads, whatever its format: the column names and types, which columns held only NULLs
 /// (null when not known before the copy), the record holding the names (for errors), how to copy the rows
 /// into a table of the given types (frozen when the table was created in the copy's transaction), and the
-/// input's size and checksum once it has been copied. A source whose rows were copied while the upload was
-/// received names that table (<see cref="StagedUpload"/>): it is swapped in as it is.
+/// input's size and checksum once it has been copied.
 /// </summary>
 internal sealed record IngestSource(
     IReadOnlyList<string> ColumnNames,
@@ -16,5 +15,4 @@ internal sealed record IngestSource(
     IReadOnlyList<bool>? AllNull,
     long? HeaderRow,
     Func<NpgsqlConnection, string, IReadOnlyList<ColumnType>, bool, CancellationToken, Task<long>> CopyAsync,
-    Func<(long Bytes, string Checksum)> Totals,
-    string? StagedTable = null);
+    Func<(long Bytes, string Checksum)> Totals);

@@ -49,9 +49,14 @@ internal static class IngestTable
     /// the inferred types (an all-empty column fits anything); for the columns format checked per non-NULL
     /// value while copying (<see cref="ColumnConversions"/>).
     /// </summary>
-    public static ColumnType[] MatchExistingColumns(string name, IReadOnlyList<DatasetColumn> existing, IngestSource source)
+    public static ColumnType[] MatchExistingColumns(
+        string name,
+        IReadOnlyList<DatasetColumn> existing,
+        IReadOnlyList<string> inputColumns,
+        IReadOnlyList<ColumnType> inputTypes,
+        IReadOnlyList<bool>? allNull,
+        long? headerRow)
     {
-        var inputColumns = source.ColumnNames;
         for (var i = 0; i < Math.Max(existing.Count, inputColumns.Count); i++)
         {
             if (i >= existing.Count || i >= inputColumns.Count || existing[i].Name != inputColumns[i])
@@ -59,7 +64,7 @@ internal static class IngestTable
                 throw new JobFailedException(
                     "schema_mismatch",
                     $"The file's columns ({string.Join(", ", inputColumns)}) differ from dataset '{name}''s ({string.Join(", ", existing.Select(c => c.Name))}) at column {i + 1}.",
-                    source.HeaderRow,
+                    headerRow,
                     i + 1);
             }
         }
@@ -75,11 +80,11 @@ internal static class IngestTable
                     column: i + 1);
             }
 
-            if (source.AllNull is { } allNull && !allNull[i] && !Fits(source.Types[i], types[i]))
+            if (allNull is not null && !allNull[i] && !Fits(inputTypes[i], types[i]))
             {
                 throw new JobFailedException(
                     "schema_mismatch",
-                    $"Column '{existing[i].Name}' holds {source.Types[i].ToSql()} values; dataset '{name}' has it as {types[i].ToSql()}.",
+                    $"Column '{existing[i].Name}' holds {inputTypes[i].ToSql()} values; dataset '{name}' has it as {types[i].ToSql()}.",
                     column: i + 1);
             }
         }
@@ -119,7 +124,7 @@ internal static class IngestTable
                 ROLLBACK TO SAVEPOINT replace_check;
                 ALTER TABLE IF EXISTS {old} RENAME TO {DatasetName.QuoteIdentifier(replaced)};
                 ALTER TABLE {stagingTable} RENAME TO {DatasetName.QuoteIdentifier(name)};
-                SELECT to_regclass('datasets.{DatasetName.QuoteIdentifier(replaced)}') IS NOT NULL;
+                SELECT to_regclass('{DatasetName.InSchema(replaced)}') IS NOT NULL;
                 """,
                 connection);
             return (bool)(await command.ExecuteScalarAsync(cancellationToken))! ? replaced : null;
@@ -128,6 +133,16 @@ internal static class IngestTable
         {
             throw new JobFailedException("dependent_objects", $"Dataset '{name}' cannot be replaced: {ex.MessageText}. {ex.Detail}");
         }
+    }
+
+    /// <summary>
+    /// Appends the rows of <paramref name="stagedTable"/> (same columns, same types: the caller checked) to
+    /// <paramref name="target"/> and drops the staged table, in the caller's transaction.
+    /// </summary>
+    public static async Task AppendAsync(NpgsqlConnection connection, string target, string stagedTable, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"INSERT INTO {target} SELECT * FROM {stagedTable}; DROP TABLE {stagedTable}", connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public static async Task<long> CountRowsAsync(NpgsqlConnection connection, string table, CancellationToken cancellationToken)

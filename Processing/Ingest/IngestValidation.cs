@@ -20,38 +20,18 @@ internal static class IngestValidation
             errors["args.dataset"] = [$"Use {DatasetName.Rule}."];
         }
 
-        if (!DataFolder.TryResolve(options.DataDir, ingest.Path, out var fullPath, out var pathError))
+        if (ingest.Upload)
         {
-            errors["args.path"] = [pathError];
+            ValidateUpload(ingest, errors);
         }
-        else if (ingest.Upload && !IsInUploadsFolder(fullPath, options))
+        else
         {
-            // The spool file of an upload is deleted after the job: it must never be one of the user's files.
-            errors["args.path"] = ["An upload's file must be in the data folder's .uploads folder."];
+            ValidateFile(ingest, options, errors);
         }
 
         if (!Enum.IsDefined(ingest.Format))
         {
             errors["args.format"] = ["csv or columns."];
-        }
-
-        if (ingest.Scan is not null)
-        {
-            if (!ingest.Upload || ingest.Format != IngestFormat.Csv)
-            {
-                errors["args.scan"] = ["Only a CSV upload's job carries a scan (the upload endpoint sets it)."];
-            }
-            else if (ingest.Scan.Problem() is { } scanProblem)
-            {
-                errors["args.scan"] = [scanProblem];
-            }
-        }
-
-        if (ingest.Staged is { } staged
-            && (!ingest.Upload || ingest.Format != IngestFormat.Columns || ingest.Mode == IngestMode.Append
-                || staged.Table != StagedUpload.TableFor(Path.GetFileName(ingest.Path)) || staged.Rows < 1 || staged.Bytes < 1))
-        {
-            errors["args.staged"] = ["Only a columns upload's job (fail or replace) carries its staged table (the upload endpoint sets it)."];
         }
 
         if (!Enum.IsDefined(ingest.Mode))
@@ -67,8 +47,43 @@ internal static class IngestValidation
         return errors;
     }
 
-    private static bool IsInUploadsFolder(string fullPath, ProcessingOptions options) =>
-        string.Equals(Path.GetDirectoryName(fullPath), options.UploadsDirectory, StringComparison.Ordinal);
+    /// <summary>A file ingest names a file of the data folder, and nothing an upload's job carries.</summary>
+    private static void ValidateFile(IngestArgs ingest, ProcessingOptions options, Dictionary<string, string[]> errors)
+    {
+        if (ingest.Staged is not null || ingest.Rejected is not null)
+        {
+            errors["args.upload"] = ["Only an upload's job (the upload endpoint sets upload: true) carries staged or rejected."];
+        }
+
+        if (!DataFolder.Exists(options.DataDir))
+        {
+            errors["args.path"] = [DataFolder.NoDataFolderMessage];
+        }
+        else if (!DataFolder.TryResolve(options.DataDir, ingest.Path, out _, out var pathError))
+        {
+            errors["args.path"] = [pathError];
+        }
+    }
+
+    /// <summary>An upload's job names no file: its request staged the rows in a table, or recorded why it could not.</summary>
+    private static void ValidateUpload(IngestArgs ingest, Dictionary<string, string[]> errors)
+    {
+        if (ingest.Path is not null)
+        {
+            errors["args.path"] = ["An upload names no file: its rows are in its staged table."];
+        }
+
+        var valid = (ingest.Staged, ingest.Rejected) switch
+        {
+            ({ } staged, null) => StagedUpload.IsTableName(staged.Table) && staged.Rows >= 0 && staged.Bytes >= 1 && !string.IsNullOrEmpty(staged.Checksum),
+            (null, { } rejected) => !string.IsNullOrEmpty(rejected.Code) && !string.IsNullOrEmpty(rejected.Message),
+            _ => false,
+        };
+        if (!valid)
+        {
+            errors["args.staged"] = ["An upload's job carries either its staged table or the reason it was rejected (the upload endpoint sets them)."];
+        }
+    }
 
     private static bool TryReadArgs(JsonElement args, out IngestArgs ingest, out string key, out string problem)
     {
@@ -77,18 +92,15 @@ internal static class IngestValidation
         problem = "";
         if (args.ValueKind != JsonValueKind.Object)
         {
-            problem = "Must be a JSON object with dataset, path, mode, delimiter, header.";
+            problem = "Must be a JSON object with dataset, path (relative to the data folder), mode, delimiter, header.";
             return false;
         }
 
-        foreach (var required in (ReadOnlySpan<string>)["dataset", "path"])
+        if (!args.TryGetProperty("dataset", out _))
         {
-            if (!args.TryGetProperty(required, out _))
-            {
-                key = "args." + required;
-                problem = "Required.";
-                return false;
-            }
+            key = "args.dataset";
+            problem = "Required.";
+            return false;
         }
 
         try

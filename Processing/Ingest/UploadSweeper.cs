@@ -1,77 +1,22 @@
 using DataStack.Processing.Database;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace DataStack.Processing.Ingest;
 
 /// <summary>
-/// Removes upload spool files that no queued or running ingest job refers to any more: uploads whose job
-/// was cancelled before it ran, or failed for good when its replica died on the last attempt. A job's own
-/// handler removes its file in every other case. Files younger than <see cref="MinimumAge"/> are left alone,
-/// so an upload still being received (not yet queued) is never touched. Staged upload tables
-/// (<see cref="StagedUpload"/>) whose job has ended or is gone are dropped too; one still being copied is not
-/// committed yet, so it is invisible here. So are old tables of replaced datasets. Safe on every replica at once.
+/// Drops the tables ingests set aside and no longer need: staged uploads (<see cref="StagedUpload"/>) whose job has
+/// ended or is gone (cancelled before it ran, or failed for good when its replica died on the last attempt), and the
+/// old tables of replaced datasets whose job died before dropping them. A job's own handler drops its table in every
+/// other case; a staged table still being copied is not committed yet, so it is invisible here. Safe on every replica
+/// at once.
 /// </summary>
-public sealed partial class UploadSweeper(
-    NpgsqlDataSource dataSource, MigrationState migrations, IOptions<ProcessingOptions> options, ILogger<UploadSweeper> logger)
+public sealed partial class UploadSweeper(NpgsqlDataSource dataSource, MigrationState migrations, ILogger<UploadSweeper> logger)
     : BackgroundService
 {
-    public static readonly TimeSpan MinimumAge = TimeSpan.FromMinutes(10);
-
     private static readonly TimeSpan s_interval = TimeSpan.FromMinutes(5);
 
-    /// <summary>Deletes orphaned spool files (and drops orphaned staged and replaced tables) once; returns how many files.</summary>
-    public async Task<int> SweepAsync(CancellationToken cancellationToken)
-    {
-        await DropOrphanedAsideTablesAsync(cancellationToken);
-        var uploads = options.Value.UploadsDirectory;
-        if (!Directory.Exists(uploads))
-        {
-            return 0;
-        }
-
-        var referenced = new HashSet<string>(StringComparer.Ordinal);
-        await using (var command = dataSource.CreateCommand(
-            """
-            SELECT args->>'path' FROM datastack.jobs
-            WHERE kind = 'ingest' AND status IN ('queued', 'running') AND (args->>'upload')::boolean
-            """))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                if (!reader.IsDBNull(0))
-                {
-                    referenced.Add(Path.GetFileName(reader.GetString(0)));
-                }
-            }
-        }
-
-        var deleted = 0;
-        var cutoff = DateTime.UtcNow - MinimumAge;
-        foreach (var file in new DirectoryInfo(uploads).EnumerateFiles())
-        {
-            if (file.LastWriteTimeUtc < cutoff && !referenced.Contains(file.Name))
-            {
-                try
-                {
-                    file.Delete();
-                    deleted++;
-                }
-                catch (IOException ex)
-                {
-                    Log.SweepFailed(logger, file.Name, ex.Message);
-                }
-            }
-        }
-
-        if (deleted > 0)
-        {
-            Log.Swept(logger, deleted);
-        }
-
-        return deleted;
-    }
+    /// <summary>Drops orphaned staged and replaced tables once; returns how many.</summary>
+    public Task<int> SweepAsync(CancellationToken cancellationToken) => DropOrphanedAsideTablesAsync(cancellationToken);
 
     /// <summary>
     /// Drops staged tables no queued or running ingest job names, and the old tables replaced datasets left
@@ -79,7 +24,7 @@ public sealed partial class UploadSweeper(
     /// in between). One statement, so the tables and the jobs are seen in one snapshot: a job committed with its
     /// staged table is never missed.
     /// </summary>
-    private async Task DropOrphanedAsideTablesAsync(CancellationToken cancellationToken)
+    private async Task<int> DropOrphanedAsideTablesAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             $"""
@@ -101,10 +46,12 @@ public sealed partial class UploadSweeper(
 
         foreach (var table in orphans)
         {
-            await using var drop = dataSource.CreateCommand($"DROP TABLE IF EXISTS datasets.{Datasets.DatasetName.QuoteIdentifier(table)}");
+            await using var drop = dataSource.CreateCommand($"DROP TABLE IF EXISTS {Datasets.DatasetName.InSchema(table)}");
             await drop.ExecuteNonQueryAsync(cancellationToken);
             Log.AsideTableDropped(logger, table);
         }
+
+        return orphans.Count;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -119,7 +66,7 @@ public sealed partial class UploadSweeper(
             }
             catch (NpgsqlException ex)
             {
-                Log.SweepFailed(logger, options.Value.UploadsDirectory, ex.Message);
+                Log.SweepFailed(logger, ex.Message);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -127,13 +74,10 @@ public sealed partial class UploadSweeper(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Removed {Count} orphaned upload spool files")]
-        public static partial void Swept(ILogger logger, int count);
-
         [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "Dropped orphaned set-aside table {Table} (a staged upload or a replaced dataset's old table)")]
         public static partial void AsideTableDropped(ILogger logger, string table);
 
-        [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Could not sweep upload spool {Path}: {Reason}")]
-        public static partial void SweepFailed(ILogger logger, string path, string reason);
+        [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "Could not sweep set-aside tables: {Reason}")]
+        public static partial void SweepFailed(ILogger logger, string reason);
     }
 }

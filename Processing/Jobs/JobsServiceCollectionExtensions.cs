@@ -13,6 +13,7 @@ public static class JobsServiceCollectionExtensions
         services.AddSingleton<DatasetCatalog>();
         services.AddSingleton<JobStore>();
         services.AddSingleton<JobSubmitter>();
+        services.AddSingleton<UploadReceiver>();
 
         services.AddSingleton<IJobHandler, IngestJobHandler>();
         services.AddSingleton<IJobHandler, ProfileJobHandler>();

@@ -49,7 +49,7 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
             ],
             rows);
         Assert.Equal(3L, await Sql.ScalarAsync<long>(app.ConnectionString, "SELECT row_count FROM datastack.datasets WHERE name = $1", name));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     public static TheoryData<string, byte[], string, long?, int?> BadBodies => new()
@@ -86,7 +86,7 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
         Assert.True(job.Status == JobStatus.Failed, problem);
         Assert.Equal((code, row, column), (job.Error?.Code, job.Error?.Row, job.Error?.Column));
         Assert.Equal([[7L]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name}"));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
         Assert.Equal(3L, job.Args.GetProperty("staged").GetProperty("rows").GetInt64());
         Assert.Equal([[1L], [2L], [3L]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name} ORDER BY a"));
         Assert.Equal(0L, await StagedTablesAsync(job));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
         Assert.True(job.Args.TryGetProperty("staged", out _), "the upload was not staged, so this test checked nothing");
         Assert.Equal([[7L]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name}"));
         Assert.Equal(0L, await StagedTablesAsync(job));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Fact]
@@ -192,7 +192,7 @@ public sealed class ColumnsUploadTests(ProcessingApp app) : IClassFixture<Proces
         Assert.Equal(0L, await Sql.ScalarAsync<long>(
             app.ConnectionString,
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'datasets' AND c.relname LIKE 'upload-%'"));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     private async Task<long> StagedTablesAsync(Job job) =>

@@ -31,6 +31,47 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
     }
 
     [Fact]
+    public async Task AnAppendWhoseDatasetWasReplacedBeforeItsJobRanFailsAndLeavesTheReplacement()
+    {
+        // Arrange: a dataset of bigints, and its ingest lock held (as a long ingest of it would), so jobs queue behind it.
+        var name = TestDatasets.NewName("moved");
+        await app.UploadOkAsync(name, "a\n1\n");
+        await using var holder = new NpgsqlConnection(app.ConnectionString);
+        await holder.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var lockDataset = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('datastack.ingest:' || $1, 0))", holder))
+        {
+            lockDataset.Parameters.Add(new() { Value = name });
+            await lockDataset.ExecuteNonQueryAsync();
+        }
+
+        // Act: a replace with text queues first; then an append written as bigint (the dataset's type when it arrived).
+        var replace = await app.UploadAsync(name, "a\nfoo\n", "?mode=replace");
+        await WaitForLockWaitersAsync(1);
+        var append = await app.UploadAsync(name, "a\n5\n", "?mode=append");
+        await WaitForLockWaitersAsync(2);
+        await hold.RollbackAsync();
+        var replaced = await app.WaitAsync(replace.Id);
+        var appended = await app.WaitAsync(append.Id);
+
+        // Assert: the append refuses to land on columns it was not written for; the replacement stays as it was.
+        Assert.Equal(JobStatus.Succeeded, replaced.Status);
+        Assert.Equal(JobStatus.Failed, appended.Status);
+        Assert.Equal("schema_mismatch", appended.Error?.Code);
+        Assert.Contains("changed while the upload waited", appended.Error?.Message, StringComparison.Ordinal);
+        Assert.Equal([["foo"]], await Sql.RowsAsync(app.ConnectionString, $"SELECT a FROM datasets.{name}"));
+        await app.AssertNoAsideTablesAsync();
+    }
+
+    /// <summary>Waits until <paramref name="count"/> sessions wait for an advisory lock (the ingest jobs queued behind the test's).</summary>
+    private Task WaitForLockWaitersAsync(int count) => Telemetry.Eventually.HoldsAsync(
+        async () => await Sql.ScalarAsync<long>(
+            app.ConnectionString,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") >= count,
+        TimeSpan.FromSeconds(15),
+        $"{count} ingest job(s) queued behind the dataset's lock");
+
+    [Fact]
     public async Task ANewTableIsWrittenFrozenSoVacuumSkipsItsPagesButAnAppendIsNot()
     {
         // Arrange: over a hundred pages (VACUUM reads runs of fewer than 32 skippable pages anyway).
@@ -68,7 +109,7 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
         Assert.Equal([[1L, "x"], [2L, "y"]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name} ORDER BY a"));
         Assert.Equal(before, await app.CatalogEntryAsync(name));
         Assert.Empty(await app.StagingTablesAsync(name));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Fact]
@@ -146,7 +187,7 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
 
         // Assert
         Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Fact]
@@ -193,7 +234,7 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
         Assert.Equal(JobStatus.Cancelled, job.Status);
         Assert.Null(await Sql.ScalarAsync<string>(app.ConnectionString, "SELECT to_regclass($1)::text", $"datasets.{name}"));
         Assert.Empty(await app.StagingTablesAsync(name));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     private async Task WaitUntilWaitingForTheLockAsync(string name)

@@ -42,7 +42,7 @@ public sealed class IngestRejectionTests(ProcessingApp app) : IClassFixture<Proc
         Assert.Equal(1, job.Attempts);
         Assert.Equal([[1L, "x"]], await Sql.RowsAsync(app.ConnectionString, $"SELECT * FROM datasets.{name}"));
         Assert.Equal(before, await app.CatalogEntryAsync(name));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public sealed class IngestRejectionTests(ProcessingApp app) : IClassFixture<Proc
         Assert.Equal(JobStatus.Failed, job.Status);
         Assert.Equal(("field_too_large", 2L, 2), (job.Error?.Code, job.Error?.Row, job.Error?.Column));
         Assert.Null(await Sql.ScalarAsync<string>(app.ConnectionString, "SELECT name FROM datastack.datasets WHERE name = $1", name));
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Theory]
@@ -77,7 +77,7 @@ public sealed class IngestRejectionTests(ProcessingApp app) : IClassFixture<Proc
         // Assert
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("delimiter", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Fact]
@@ -172,10 +172,11 @@ public sealed class IngestRejectionTests(ProcessingApp app) : IClassFixture<Proc
             new { kind = "ingest", args = new { dataset = "ok", path, mode = "merge" } },
             new { kind = "ingest", args = new { dataset = "ok", path, upload = true } },
             new { kind = "ingest", args = new { dataset = "ok" } },
-            new { kind = "ingest", args = new { dataset = "ok", path, scan = new { columns = new[] { "a" }, types = new[] { "bigint" }, allNull = new[] { false }, rows = 1, bytes = 4, checksum = "sha256:00" } } },
-            new { kind = "ingest", args = new { dataset = "ok", path = ".uploads/x.csv", upload = true, scan = new { columns = new[] { "a" }, types = Array.Empty<string>(), rows = 1, bytes = 4, checksum = "sha256:00" } } },
+            new { kind = "ingest", args = new { dataset = "ok", path, staged = new { table = $"upload-{Guid.NewGuid():N}", rows = 1, bytes = 4, checksum = "sha256:00" } } },
+            new { kind = "ingest", args = new { dataset = "ok", upload = true, staged = new { table = "ok", rows = 1, bytes = 4, checksum = "sha256:00" } } },
+            new { kind = "ingest", args = new { dataset = "ok", upload = true } },
         ];
-        string[] keys = ["args.delimiter", "args.delimiter", "args.mode", "args.path", "args.path", "args.scan", "args.scan"];
+        string[] keys = ["args.delimiter", "args.delimiter", "args.mode", "args.path", "args.path", "args.upload", "args.staged", "args.staged"];
 
         for (var i = 0; i < requests.Length; i++)
         {
@@ -191,7 +192,7 @@ public sealed class IngestRejectionTests(ProcessingApp app) : IClassFixture<Proc
     }
 
     [Fact]
-    public async Task OversizedUploadIs413AndLeavesNoSpoolFile()
+    public async Task OversizedUploadIs413AndLeavesNoStagedTable()
     {
         // Arrange: an app of its own, with a 100-byte limit.
         var small = new ProcessingApp().With("Processing:MaxUploadBytes", "100");
@@ -211,8 +212,7 @@ public sealed class IngestRejectionTests(ProcessingApp app) : IClassFixture<Proc
             // Assert
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, withLength.StatusCode);
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, withoutLength.StatusCode);
-            var uploads = Path.Combine(small.DataDir, ".uploads");
-            Assert.Empty(Directory.Exists(uploads) ? Directory.GetFiles(uploads) : []);
+            await small.AssertNoAsideTablesAsync();
         }
         finally
         {
@@ -221,32 +221,36 @@ public sealed class IngestRejectionTests(ProcessingApp app) : IClassFixture<Proc
     }
 
     [Fact]
-    public async Task UploadToADataFolderThatCannotBeWrittenIsA500ThatNamesTheSetting()
+    public async Task WithoutADataFolderUploadsLandAndFileIngestsAre422NamingTheSetting()
     {
-        // Arrange: an app whose data folder is a file, so its .uploads folder cannot be made (as a volume owned by
-        // another user would refuse it; root, which runs the tests, can write anywhere else).
-        var notAFolder = Path.GetTempFileName();
-        var broken = new ProcessingApp().With("Processing:DataDir", notAFolder);
-        await broken.InitializeAsync();
+        // Arrange: an app whose data folder does not exist, as in a deployment that mounts none.
+        var missing = Path.Combine(Path.GetTempPath(), $"datastack-no-data-{Guid.NewGuid():N}");
+        var bare = new ProcessingApp().With("Processing:DataDir", missing);
+        await bare.InitializeAsync();
         try
         {
-            using var csv = new StringContent("a\n1\n");
-            csv.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+            var name = TestDatasets.NewName("nodata");
 
             // Act
-            using var response = await broken.Client.PutAsync($"/datasets/{TestDatasets.NewName("nowhere")}", csv);
-            var body = await response.Content.ReadAsStringAsync();
+            var upload = await bare.UploadAndWaitAsync(name, "a\n1\n2\n");
+            using var ingest = await bare.Client.PostAsJsonAsync($"/datasets/{name}_file/ingest", new { path = "samples/trips.csv" });
+            var body = await ingest.Content.ReadAsStringAsync();
+            using var job = await bare.Client.PostAsJsonAsync("/jobs", new { kind = "ingest", args = new { dataset = name, path = "samples/trips.csv" } });
+            var jobBody = await job.Content.ReadAsStringAsync();
 
             // Assert
-            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(JobStatus.Succeeded, upload.Status);
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, ingest.StatusCode);
+            Assert.Equal("application/problem+json", ingest.Content.Headers.ContentType?.MediaType);
             Assert.Contains("Processing:DataDir", body, StringComparison.Ordinal);
-            Assert.DoesNotContain(notAFolder, body, StringComparison.Ordinal);
+            Assert.DoesNotContain(missing, body, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.BadRequest, job.StatusCode);
+            Assert.Contains("Processing:DataDir", jobBody, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(missing), "an upload created the data folder");
         }
         finally
         {
-            await broken.DisposeAsync();
-            File.Delete(notAFolder);
+            await bare.DisposeAsync();
         }
     }
 

@@ -44,7 +44,7 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
     }
 
     [Fact]
-    public async Task SucceededUploadReportsItsResultAndCatalogEntryAndRemovesTheSpoolFile()
+    public async Task SucceededUploadReportsItsResultAndCatalogEntryAndLeavesNoStagedTable()
     {
         // Arrange
         var name = TestDatasets.NewName("result");
@@ -69,47 +69,39 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         var catalog = await Sql.RowsAsync(
             app.ConnectionString, $"SELECT row_count, source, checksum, job_id, columns::text FROM datastack.datasets WHERE name = '{name}'");
         Assert.Equal([2L, "upload", checksum, job.Id, """[{"name": "id", "type": "bigint"}, {"name": "name", "type": "text"}]"""], catalog.Single());
-        await app.AssertNoSpoolFilesAsync();
+        await app.AssertNoAsideTablesAsync();
     }
 
     [Fact]
-    public async Task UploadIsScannedWhileReceivedSoItsJobReadsTheFileOnce()
+    public async Task AnUploadsRowsAreStagedByItsRequestAndItsJobOnlySwapsThemIn()
     {
         // Arrange
-        var name = TestDatasets.NewName("scanned");
+        var name = TestDatasets.NewName("staged");
         var csv = "id,name,score\n1,a,\n2,b,\n3,c,\n";
         var checksum = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(csv)));
 
         // Act
         var job = await app.UploadAndWaitAsync(name, csv);
 
-        // Assert
+        // Assert: the job carried the staged table (no file), which is now the dataset.
         Assert.Equal(JobStatus.Succeeded, job.Status);
-        var scan = job.Args.GetProperty("scan");
-        Assert.Equal("""["id","name","score"]""", scan.GetProperty("columns").GetRawText());
-        Assert.Equal("""["bigint","text","text"]""", scan.GetProperty("types").GetRawText());
-        Assert.Equal("[false,false,true]", scan.GetProperty("allNull").GetRawText());
-        Assert.Equal((3L, (long)csv.Length, checksum), (scan.GetProperty("rows").GetInt64(), scan.GetProperty("bytes").GetInt64(), scan.GetProperty("checksum").GetString()));
-        Assert.Equal(new JobProgress(3, csv.Length), job.Progress); // one pass over the spool file, not two
-        Assert.Equal(checksum, job.Result!.Value.GetProperty("checksum").GetString());
+        Assert.False(job.Args.TryGetProperty("path", out _), "an upload's job names no file");
+        var staged = job.Args.GetProperty("staged");
+        Assert.Matches("^upload-[0-9a-f]{32}$", staged.GetProperty("table").GetString());
+        Assert.Equal((3L, (long)csv.Length, checksum), (staged.GetProperty("rows").GetInt64(), staged.GetProperty("bytes").GetInt64(), staged.GetProperty("checksum").GetString()));
+        Assert.Equal(new JobProgress(3, csv.Length), job.Progress);
+        Assert.Equal([["id", "bigint"], ["name", "text"], ["score", "text"]], await app.ColumnTypesAsync(name));
+        await app.AssertNoAsideTablesAsync();
     }
 
-    public static TheoryData<string, string, string, long, int?> ScansTheFileContradicts => new()
+    [Fact]
+    public async Task AnUploadJobWhoseStagedTableIsGoneFailsAndChangesNothing()
     {
-        { "fewer rows than the file", """["bigint"]""", "[false]", 1, null },
-        { "a type its values do not have", """["boolean"]""", "[false]", 2, 1 },
-    };
-
-    [Theory]
-    [MemberData(nameof(ScansTheFileContradicts))]
-    public async Task AScanInJobArgsIsCheckedAgainstTheFileAndNotTrusted(string problem, string types, string allNull, long rows, int? column)
-    {
-        // Arrange: an upload job submitted by hand, whose scan does not describe its spool file.
+        // Arrange: an upload job submitted by hand, naming a staged table nobody made.
         var name = TestDatasets.NewName("forged");
-        var path = app.WriteDataFile($".uploads/{Guid.NewGuid():N}.csv", "a\n1\n2\n");
         var args = JsonDocument.Parse($$$"""
-            {"dataset": "{{{name}}}", "path": "{{{path}}}", "upload": true,
-             "scan": {"columns": ["a"], "types": {{{types}}}, "allNull": {{{allNull}}}, "rows": {{{rows}}}, "bytes": 8, "checksum": "sha256:00"}}
+            {"dataset": "{{{name}}}", "upload": true,
+             "staged": {"table": "upload-{{{Guid.NewGuid():N}}}", "rows": 2, "bytes": 8, "checksum": "sha256:00"}}
             """).RootElement;
 
         // Act
@@ -118,9 +110,8 @@ public sealed class IngestTests(ProcessingApp app) : IClassFixture<ProcessingApp
         var job = await app.WaitAsync((await response.Content.ReadFromJsonAsync<Job>())!.Id);
 
         // Assert
-        Assert.True(job.Status == JobStatus.Failed, problem);
-        Assert.Equal("file_changed", job.Error?.Code);
-        Assert.Equal(column, job.Error?.Column);
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Equal("upload_missing", job.Error?.Code);
         Assert.Null(await app.GetAsync(name));
         Assert.Empty(await app.StagingTablesAsync(name));
     }

@@ -126,11 +126,12 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
                 Assert.Equal("succeeded", (await Api.WaitAsync(client, (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!.Id)).Status);
             }
 
+            // A file of the data folder: its rows are copied by the job (an upload's, by its request).
             WireJob queued;
-            await using (var body = File.OpenRead(await CsvFiles.WriteTypedAsync(largeRows, files)))
-            using (var response = await CsvFiles.UploadAsync(client, "restart_target", body))
+            var large = await CsvFiles.WriteTypedAsync(largeRows, set.DataDir);
+            using (var response = await CsvFiles.IngestFileAsync(client, "restart_target", Path.GetFileName(large)))
             {
-                await Api.EnsureSuccessAsync(response, "PUT /datasets/restart_target");
+                await Api.EnsureSuccessAsync(response, "POST /datasets/restart_target/ingest");
                 queued = (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!;
             }
 
@@ -161,9 +162,75 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
             Assert.Equal(largeRows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.restart_target"));
             Assert.Equal(largeRows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT row_count FROM datastack.datasets WHERE name = 'restart_target'"));
             Assert.Equal(["datasets.restart_target"], (await Db.TablesAsync(set.ConnectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal)));
-            Assert.Empty(Directory.GetFiles(Path.Combine(set.DataDir, ".uploads")));
             Assert.False(replica.HasExited, "the replica exited:\n" + replica.Output);
             output.WriteLine($"ingest succeeded after {job.Attempts} attempts");
+        }
+        finally
+        {
+            Directory.Delete(files, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task AnUploadCopyingWhenTheDatabaseRestartsIs503WithNothingHalfMadeAndLandsWhenSentAgain()
+    {
+        // Arrange: a private server we can stop, a first version of the dataset, a large second one to upload.
+        const int largeRows = 1_500_000;
+        await using var server = await PostgresServer.StartAsync();
+        await using var set = await ReplicaSet.CreateAsync(server);
+        var replica = await set.StartReplicaAsync();
+        using var client = replica.CreateClient();
+        var files = Directory.CreateTempSubdirectory("datastack-csv-").FullName;
+        try
+        {
+            await using (var small = File.OpenRead(await CsvFiles.WriteTypedAsync(1000, files)))
+            using (var response = await CsvFiles.UploadAsync(client, "restart_upload", small))
+            {
+                await Api.EnsureSuccessAsync(response, "PUT /datasets/restart_upload");
+                Assert.Equal("succeeded", (await Api.WaitAsync(client, (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!.Id)).Status);
+            }
+
+            var large = await CsvFiles.WriteTypedAsync(largeRows, files);
+
+            // Act: PostgreSQL goes away while the upload's request copies its rows, and comes back.
+            HttpStatusCode interrupted;
+            string? retryAfter;
+            await using (var body = File.OpenRead(large))
+            {
+                var upload = CsvFiles.UploadAsync(client, "restart_upload", body);
+                await Poll.UntilAsync(
+                    async () => await Sql.ScalarAsync<long>(
+                        set.ConnectionString,
+                        $"SELECT count(*) FROM pg_stat_progress_copy WHERE command = 'COPY FROM' AND tuples_processed BETWEEN 1 AND {largeRows * 2 / 3}") > 0,
+                    TimeSpan.FromSeconds(60),
+                    "the upload's rows are being copied",
+                    () => set.DescribeReplicas());
+                await server.StopAsync();
+                using var response = await upload;
+                interrupted = response.StatusCode;
+                retryAfter = response.Headers.RetryAfter?.ToString();
+            }
+
+            await server.StartServerAsync();
+            var versionAfterRestart = await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.restart_upload");
+            var jobsAfterRestart = await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datastack.jobs");
+            WireJob again;
+            await using (var body = File.OpenRead(large))
+            using (var response = await CsvFiles.UploadAsync(client, "restart_upload", body))
+            {
+                await Api.EnsureSuccessAsync(response, "PUT /datasets/restart_upload (sent again)");
+                again = await Api.WaitAsync(client, (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!.Id);
+            }
+
+            // Assert: refused as retryable, nothing queued or half-made; sent again, it lands whole.
+            Assert.True(interrupted == HttpStatusCode.ServiceUnavailable, $"answered {interrupted}:\n{replica.Output}");
+            Assert.Equal("5", retryAfter);
+            Assert.Equal(1000L, versionAfterRestart);
+            Assert.Equal(1L, jobsAfterRestart);
+            Assert.Equal("succeeded", again.Status);
+            Assert.Equal(largeRows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.restart_upload"));
+            Assert.Equal(["datasets.restart_upload"], (await Db.TablesAsync(set.ConnectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal)));
+            Assert.False(replica.HasExited, "the replica exited:\n" + replica.Output);
         }
         finally
         {

@@ -219,13 +219,12 @@ public sealed partial class SecurityTests(SecuredReplica secured, ITestOutputHel
     }
 
     [Fact]
-    public async Task UploadsOverTheLimitAre413AndLeaveNoSpoolFile()
+    public async Task UploadsOverTheLimitAre413AndLeaveNoStagedTable()
     {
         // Arrange
         var body = new byte[(int)SecuredReplica.MaxUploadBytes + (64 * 1024)];
         Array.Fill(body, (byte)'1');
-        var uploads = Path.Combine(secured.Set.DataDir, ".uploads");
-        var spooledBefore = Directory.Exists(uploads) ? Directory.GetFiles(uploads).Length : 0;
+        var tablesBefore = await Db.TablesAsync(secured.Set.ConnectionString);
 
         // Act: once with a Content-Length the server can refuse up front, once chunked (length unknown).
         using var declared = new ByteArrayContent(body);
@@ -244,7 +243,7 @@ public sealed partial class SecurityTests(SecuredReplica secured, ITestOutputHel
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         }
 
-        Assert.Equal(spooledBefore, Directory.Exists(uploads) ? Directory.GetFiles(uploads).Length : 0);
+        Assert.Equal(tablesBefore, await Db.TablesAsync(secured.Set.ConnectionString));
         Assert.Null(await Sql.ScalarAsync<string>(
             secured.Set.ConnectionString, "SELECT id::text FROM datastack.jobs WHERE args->>'dataset' LIKE 'too_big_%'"));
     }

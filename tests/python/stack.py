@@ -175,8 +175,8 @@ class ProcessingServer:
 
     def start(self) -> None:
         dll = self._dll()
-        # A private copy of the data folder: uploads spool into it and tests may add files.
-        shutil.copytree(self.repo / "data", self.data_dir, ignore=shutil.ignore_patterns(".uploads"))
+        # A private copy of the data folder: tests may add files to it.
+        shutil.copytree(self.repo / "data", self.data_dir)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ASPNETCORE_", "Processing__", "ConnectionStrings__"))}
         env.update(
             {

@@ -83,17 +83,29 @@ def test_upload_dataframe_takes_types_from_the_dtypes_not_from_the_values(client
 
 
 def test_a_value_postgresql_cannot_hold_stops_the_upload_and_leaves_nothing(client, name, stack):
-    """A NUL inside a string (third batch) raises ValueError naming the column; no dataset, no spool file."""
+    """A NUL inside a string (third batch) raises ValueError naming the column; no dataset, no job, no staged table."""
     frame = pd.DataFrame({"n": [1, 2, 3], "s": ["a", "b", "c\0d"]})
     with pytest.raises(ValueError, match="'s'"):
         client.upload(frame, name, chunk_rows=1)
     assert name not in [d.name for d in client.datasets()]
-    # The server removes the spool file when it notices the aborted body, which may be after the client raised.
-    uploads = stack.data_dir / ".uploads"
+    # The server rolls the staged rows back when it notices the aborted body, which may be after the client raised.
     deadline = time.monotonic() + 10
-    while uploads.exists() and list(uploads.iterdir()) and time.monotonic() < deadline:
+    while (left := _set_aside_tables(stack)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not uploads.exists() or list(uploads.iterdir()) == []
+    assert left == []
+    assert [job for job in client.jobs(limit=1000) if job.raw.get("args", {}).get("dataset") == name] == []
+
+
+def _set_aside_tables(stack) -> list[str]:
+    """Staged uploads and replaced tables in schema datasets (none once every upload has ended)."""
+    import psycopg
+
+    with psycopg.connect(stack.postgres.uri) as conn:
+        rows = conn.execute(
+            "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'datasets' AND (relname LIKE 'upload-%' OR relname LIKE 'replaced-%')"
+        ).fetchall()
+    return [r[0] for r in rows]
 
 
 def test_upload_path_streams_the_sample_file(client, name, stack):

@@ -113,16 +113,22 @@ public sealed class ProcessingApp : WebApplicationFactory<Program>, IAsyncLifeti
         return await WaitAsync(job!.Id);
     }
 
-    /// <summary>The spool file is removed right after the job's end commits; allow a moment for that.</summary>
-    public async Task AssertNoSpoolFilesAsync()
+    /// <summary>
+    /// No staged upload and no replaced table is left in schema <c>datasets</c>. A replace drops the old table right after
+    /// its job's commit, which is when the job reads as ended: allow a moment for that.
+    /// </summary>
+    public async Task AssertNoAsideTablesAsync()
     {
-        var uploads = Path.Combine(DataDir, ".uploads");
-        for (var i = 0; i < 50 && Directory.Exists(uploads) && Directory.GetFiles(uploads).Length > 0; i++)
+        const string Query = "SELECT coalesce(string_agg(relname, ', '), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE n.nspname = 'datasets' AND (relname LIKE 'upload-%' OR relname LIKE 'replaced-%')";
+        var left = await Sql.ScalarAsync<string>(ConnectionString, Query) ?? "";
+        for (var i = 0; i < 50 && left.Length > 0; i++)
         {
             await Task.Delay(100);
+            left = await Sql.ScalarAsync<string>(ConnectionString, Query) ?? "";
         }
 
-        Assert.Empty(Directory.Exists(uploads) ? Directory.GetFiles(uploads) : []);
+        Assert.Equal("", left);
     }
 
     /// <summary>Waits (server side, LISTEN/NOTIFY) until the job has ended.</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 
 namespace DataStack.Reliability.Tests.Infrastructure;
@@ -23,6 +24,10 @@ public static class CsvFiles
 
         return path;
     }
+
+    /// <summary>POST /datasets/{name}/ingest of a file in the replicas' shared data folder (its path relative to it), replacing.</summary>
+    public static async Task<HttpResponseMessage> IngestFileAsync(HttpClient client, string dataset, string relativePath) =>
+        await client.PostAsJsonAsync($"/datasets/{dataset}/ingest", new { path = relativePath, mode = "replace" });
 
     /// <summary>PUT /datasets/{name} with the bytes of a file (streamed) or of a buffer.</summary>
     public static async Task<HttpResponseMessage> UploadAsync(HttpClient client, string dataset, Stream body, string query = "?mode=replace")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -20,6 +21,7 @@ from .errors import (
     JobFailed,
     JobTimeout,
     NotFoundError,
+    ProcessingError,
     ProcessingUnreachable,
 )
 from .frames import frame_from_rows, profile_frame
@@ -34,8 +36,15 @@ FILE_BLOCK = 1024 * 1024
 REQUEST_TIMEOUT = (10.0, 60.0)
 UPLOAD_TIMEOUT = (10.0, 600.0)
 WAIT_SLICE = 30
+# An upload answered 503 (the database restarting, out of connections) or cut off (a replica that died, a load
+# balancer without a live one) is sent again after these pauses, in seconds, with the same Idempotency-Key, so it is
+# queued at most once.
+UPLOAD_RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0)
 # Unqualified names in sql() resolve in schema `datasets` first, then `public` (libpq startup option).
 SEARCH_PATH_OPTION = "-c search_path=datasets,public"
+
+
+_log = logging.getLogger(__name__)
 
 
 class Client:
@@ -114,8 +123,11 @@ class Client:
         show = self.progress if progress is None else progress
         if isinstance(data, pd.DataFrame):
             total_rows: int | None = len(data)
-            # Types are decided (and refused, naming the column) here, before anything is sent.
-            body: Iterable[bytes] = columns.iter_column_chunks(data, chunk_rows=chunk_rows)
+            frame = data
+
+            def make_body() -> Iterable[bytes]:
+                return columns.iter_column_chunks(frame, chunk_rows=chunk_rows)
+
             content_type = columns.CONTENT_TYPE
             params = {"mode": mode}
             size = None
@@ -125,11 +137,17 @@ class Client:
                 raise FileNotFoundError(f"no such file: {path}")
             total_rows = None
             size = os.path.getsize(path)
-            body = _read_blocks(path)
+
+            def make_body() -> Iterable[bytes]:
+                return _read_blocks(path)
+
             content_type = "text/csv"
             params = {"mode": mode, "delimiter": delimiter, "header": "true" if header else "false"}
         else:
             raise TypeError(f"upload() takes a pandas DataFrame or a path to a CSV file, not {type(data).__name__}")
+
+        # A DataFrame's types are decided (and refused, naming the column) here, before anything is sent.
+        first_body = make_body()
 
         # A cheap authenticated call first: a wrong key or an existing dataset (mode='fail') is reported
         # before any data is sent, rather than as a broken pipe halfway through a large body.
@@ -143,23 +161,25 @@ class Client:
                 f"dataset '{name}' exists ({existing.row_count} rows); pass mode='replace' or mode='append'",
             )
 
-        bar = progress_bar(show, desc=f"upload {name}", total=size, unit="B", unit_scale=True, unit_divisor=1024)
-        try:
-            if bar is not None:
-                body = counting(body, bar.update)
-            response = self._request(
-                "PUT",
-                f"/datasets/{name}",
-                params=params,
-                data=body,
-                # One key per call: if the connection drops after the server queued the job, a retry of
-                # this request gets the same job back instead of a second ingest.
-                headers={"Content-Type": content_type, "Idempotency-Key": f"upload-{uuid.uuid4()}"},
-                timeout=UPLOAD_TIMEOUT,
-            )
-        finally:
-            if bar is not None:
-                bar.close()
+        # One key per call: if the connection drops after the server queued the job, sending the body again gets
+        # the same job back instead of a second ingest.
+        headers = {"Content-Type": content_type, "Idempotency-Key": f"upload-{uuid.uuid4()}"}
+        for attempt, pause in enumerate((*UPLOAD_RETRY_DELAYS, None), start=1):
+            body = first_body if attempt == 1 else make_body()
+            bar = progress_bar(show, desc=f"upload {name}", total=size, unit="B", unit_scale=True, unit_divisor=1024)
+            try:
+                if bar is not None:
+                    body = counting(body, bar.update)
+                response = self._request("PUT", f"/datasets/{name}", params=params, data=body, headers=headers, timeout=UPLOAD_TIMEOUT)
+                break
+            except (ProcessingError, ProcessingUnreachable) as e:
+                if pause is None or not _worth_sending_again(e):
+                    raise
+                _log.warning("upload %s: %s; sending it again in %g s (try %d of %d)", name, e, pause, attempt + 1, len(UPLOAD_RETRY_DELAYS) + 1)
+                time.sleep(pause)
+            finally:
+                if bar is not None:
+                    bar.close()
         job = Job.from_json(response.json())
         try:
             self.wait(job, timeout=timeout, progress=show, desc=f"ingest {name}", total=total_rows)
@@ -358,6 +378,15 @@ class Client:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _worth_sending_again(error: DataStackError) -> bool:
+    """An upload that may land if sent again: the server said so (503), or the connection broke before an answer."""
+    if isinstance(error, ProcessingError):
+        return error.status == 503
+    if isinstance(error, ProcessingUnreachable):
+        return error.reason.startswith(("the connection was closed", "connection refused"))
+    return False
 
 
 def _check_name(name: str) -> None:
