@@ -37,12 +37,16 @@ if (builder.ExecutionContext.IsRunMode && images.PgWeb is { } pgWebImage)
 
 var analytics = postgres.AddDatabase("analytics");
 
+// AddDatabase creates the database in run mode only. A published postgres container is told to create it on its
+// first start (Processing would otherwise create it itself: see docs/deployment.md).
+postgres.WithPublishedDatabase(analytics);
+
 // Services. The "aspire" launch profile gives processing port 5180; `dotnet run --project Processing` alone
 // takes the first profile (5190), so the two never collide when run side by side.
 var processing = builder.AddProject<Projects.Processing>("processing", launchProfileName: "aspire")
     .WithReference(analytics).WaitFor(analytics)
     .WithEnvironment("Processing__ApiKey", apiKey)
-    .WithEnvironment("Processing__DataDir", builder.ProcessingDataDirectory())
+    .WithDataFolderInRunMode(builder)
     .WithReplicas(builder.Configuration.GetValue("Processing:Replicas", 1))
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")

@@ -31,13 +31,24 @@ internal static class AppHostExtensions
     }
 
     /// <summary>
-    /// The data folder Processing ingests from: the repository's <c>data/</c> when running locally,
-    /// <c>/data</c> (the folder the containers mount) when published.
+    /// Points Processing at the repository's <c>data/</c> folder in run mode (for <c>POST /datasets/{name}/ingest</c> and the
+    /// dashboard's <em>Load sample data</em>). A published Processing gets no data folder: its replicas share no disk, and
+    /// uploads need none; an operator who mounts one sets <c>Processing__DataDir</c> (its default, <c>/data</c> in the image).
     /// </summary>
-    public static string ProcessingDataDirectory(this IDistributedApplicationBuilder builder) =>
+    public static IResourceBuilder<ProjectResource> WithDataFolderInRunMode(this IResourceBuilder<ProjectResource> processing, IDistributedApplicationBuilder builder) =>
         builder.ExecutionContext.IsRunMode
-            ? Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "data"))
-            : "/data";
+            ? processing.WithEnvironment("Processing__DataDir", Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "data")))
+            : processing;
+
+    /// <summary>
+    /// In the published manifest, has the postgres container create <paramref name="database"/> on its first start
+    /// (<c>POSTGRES_DB</c>, honoured by the official image's entrypoint), as <c>AddDatabase</c> does in run mode.
+    /// </summary>
+    public static IResourceBuilder<PostgresServerResource> WithPublishedDatabase(
+        this IResourceBuilder<PostgresServerResource> postgres, IResourceBuilder<PostgresDatabaseResource> database) =>
+        postgres.ApplicationBuilder.ExecutionContext.IsPublishMode
+            ? postgres.WithEnvironment("POSTGRES_DB", database.Resource.DatabaseName)
+            : postgres;
 
     /// <summary>
     /// Dashboard buttons on <c>processing</c> for the two things a developer does by hand most often.

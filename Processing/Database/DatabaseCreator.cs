@@ -21,6 +21,7 @@ public sealed partial class DatabaseCreator(IConfiguration configuration, ILogge
         foreach (var maintenance in s_maintenanceDatabases)
         {
             var builder = new NpgsqlConnectionStringBuilder(target.ConnectionString) { Database = maintenance, Pooling = false };
+            DataSourceExtensions.ApplyDefaults(builder);
             try
             {
                 await using var connection = new NpgsqlConnection(builder.ConnectionString);

@@ -105,7 +105,23 @@ public sealed class AppHostModelTests
         // Assert
         Assert.Equal("{analytics.connectionString}", environment["ConnectionStrings__analytics"]);
         Assert.Equal("{processing-api-key.value}", environment["Processing__ApiKey"]);
-        Assert.Equal("/data", environment["Processing__DataDir"]);
+        // Published replicas share no disk: no data folder is declared for them (uploads need none).
+        Assert.DoesNotContain("Processing__DataDir", environment.Keys);
+    }
+
+    [Fact]
+    public async Task ThePublishedPostgresCreatesTheAnalyticsDatabase()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var builder = await AppHostModel.CreateAsync(DistributedApplicationOperation.Publish, cts.Token);
+        var postgres = builder.GetResource<PostgresServerResource>("postgres");
+
+        // Act
+        var environment = await builder.GetEnvironmentAsync(postgres, cts.Token);
+
+        // Assert: AddDatabase creates it in run mode only; the official image's entrypoint honours POSTGRES_DB.
+        Assert.Equal("analytics", environment["POSTGRES_DB"]);
     }
 
     [Fact]

@@ -13,6 +13,7 @@ internal sealed class DockerSandbox : IAsyncDisposable
     private static TimeSpan CommandTimeout { get; } = TimeSpan.FromMinutes(2);
 
     private readonly List<string> _containers = [];
+    private readonly List<string> _volumes = [];
 
     private DockerSandbox(string id, string network)
     {
@@ -65,9 +66,49 @@ internal sealed class DockerSandbox : IAsyncDisposable
 
         _containers.Add(name);
         await RunAsync(arguments, environment, cancellationToken);
-        var binding = await RunAsync(["port", name, $"{port}/tcp"], null, cancellationToken);
-        var hostPort = binding.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].Split(':')[^1];
-        return int.Parse(hostPort, CultureInfo.InvariantCulture);
+        return await HostPortAsync(alias, port, cancellationToken);
+    }
+
+    /// <summary>Creates a named volume of this sandbox (removed on dispose) and returns its name.</summary>
+    public async Task<string> CreateVolumeAsync(string name, CancellationToken cancellationToken)
+    {
+        var volume = $"datastack-test-{name}-{Id}";
+        _volumes.Add(volume);
+        await RunAsync(["volume", "create", volume], null, cancellationToken);
+        return volume;
+    }
+
+    /// <summary>Sends <paramref name="signal"/> (SIGKILL: no goodbye) to the container of <paramref name="alias"/>.</summary>
+    public Task KillAsync(string alias, CancellationToken cancellationToken, string signal = "KILL") =>
+        RunAsync(["kill", "--signal", signal, ContainerName(alias)], null, cancellationToken);
+
+    /// <summary>Starts the stopped container of <paramref name="alias"/> again, with its file system as it was.</summary>
+    public Task StartAgainAsync(string alias, CancellationToken cancellationToken) =>
+        RunAsync(["start", ContainerName(alias)], null, cancellationToken);
+
+    /// <summary>Stops (SIGTERM, then SIGKILL after 10 s) and starts the container of <paramref name="alias"/>.</summary>
+    public Task RestartAsync(string alias, CancellationToken cancellationToken) =>
+        RunAsync(["restart", "--time", "10", ContainerName(alias)], null, cancellationToken);
+
+    /// <summary>The host port <paramref name="port"/> of the container of <paramref name="alias"/> is published on (127.0.0.1).</summary>
+    public async Task<int> HostPortAsync(string alias, int port, CancellationToken cancellationToken)
+    {
+        var binding = await RunAsync(["port", ContainerName(alias), $"{port}/tcp"], null, cancellationToken);
+        return int.Parse(binding.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].Split(':')[^1], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Runs a container to its end (attached, removed afterwards) and returns its exit code and output.</summary>
+    public async Task<CommandLine.Result> RunToEndAsync(
+        string alias, string image, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    {
+        List<string> arguments = ["run", "--rm", "--name", ContainerName(alias), "--network", Network];
+        foreach (var variable in environment.Keys)
+        {
+            arguments.AddRange(["--env", variable]);
+        }
+
+        arguments.Add(image);
+        return await TryRunAsync(arguments, environment, cancellationToken);
     }
 
     /// <summary>Whether the container of <paramref name="alias"/> is still running.</summary>
@@ -90,9 +131,14 @@ internal sealed class DockerSandbox : IAsyncDisposable
         }
 
         await TryRunAsync(["network", "rm", Network], null, CancellationToken.None);
+        if (_volumes.Count > 0)
+        {
+            await TryRunAsync(["volume", "rm", "--force", .. _volumes], null, CancellationToken.None);
+        }
     }
 
-    private string ContainerName(string alias) => $"datastack-test-{alias}-{Id}";
+    /// <summary>The name of the container of <paramref name="alias"/> (its network alias is <paramref name="alias"/> itself).</summary>
+    public string ContainerName(string alias) => $"datastack-test-{alias}-{Id}";
 
     private static Task<string> RunAsync(
         IReadOnlyList<string> arguments,

@@ -40,6 +40,24 @@ public sealed class DataSourceSettingsTests
         Assert.Equal(16384, settings.WriteBufferSize);
     }
 
+    [Fact]
+    public async Task GssEncryptionIsOffUnlessTheConnectionStringAsksForIt()
+    {
+        // Arrange
+        var postgres = await PostgresServer.SharedAsync();
+        await using var plain = new ProcessingApp();
+        await plain.InitializeAsync();
+        await using var asked = new ProcessingApp().With("ConnectionStrings:analytics", await postgres.CreateDatabaseAsync("gss") + ";GSS Encryption Mode=Prefer");
+        await asked.InitializeAsync();
+
+        // Act
+        var (plainSettings, askedSettings) = (SettingsOf(plain), SettingsOf(asked));
+
+        // Assert
+        Assert.Equal(GssEncryptionMode.Disable, plainSettings.GssEncryptionMode);
+        Assert.Equal(GssEncryptionMode.Prefer, askedSettings.GssEncryptionMode);
+    }
+
     private static NpgsqlConnectionStringBuilder SettingsOf(ProcessingApp app) =>
         new(app.Services.GetRequiredService<NpgsqlDataSource>().ConnectionString);
 }

@@ -7,11 +7,12 @@
 #   datastack-standin/postgres:15              stands in for docker.io/library/postgres (Debian's PostgreSQL 15)
 #   datastack-standin/jupyter-base:trixie      stands in for quay.io/jupyter/scipy-notebook (Debian trixie's JupyterLab)
 #   mcr.microsoft.com/azurelinux/base/core:3.0 stands in for the base image of DCP's container tunnel (see below)
+#   datastack-standin/loadbalancer:bookworm    stands in for a cloud platform's load balancer (the deployment rehearsal)
 #
 # Each image carries the label org.datastack.standin.recipe = a hash of its recipe (this script's build
 # function, the image's recipe function and the files in its folder); an image whose label matches is skipped,
 # so a second run takes seconds. FORCE=yes rebuilds everything. Usage: build-standins.sh [image-key ...]
-# with keys debian, postgres, jupyter-base, dcp-tunnel-base (default: all). Needs root, mmdebstrap and Docker
+# with keys debian, postgres, jupyter-base, dcp-tunnel-base, loadbalancer (default: all). Needs root, mmdebstrap and Docker
 # (install-docker.sh installs them).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -106,6 +107,23 @@ recipe_dcp_tunnel_base() {
     CHANGES=('CMD ["/bin/bash"]')
 }
 
+# The deployment rehearsal runs the published manifest's replicas behind one address, as a cloud platform's ingress
+# would; HAProxy from Debian, configured from the environment by loadbalancer/entrypoint.sh.
+recipe_loadbalancer() {
+    IMAGE=datastack-standin/loadbalancer:bookworm
+    FOR="a cloud platform's load balancer in front of an app's replicas (the deployment rehearsal), from Debian bookworm's HAProxy"
+    SUITE=bookworm INCLUDE="haproxy" DIR="$here/loadbalancer"
+    HOOKS=(
+        'upload "'"$DIR"'/entrypoint.sh" /usr/local/bin/loadbalancer-entrypoint.sh'
+        'chmod 0755 "$1/usr/local/bin/loadbalancer-entrypoint.sh"'
+    )
+    CHANGES=(
+        'USER haproxy'
+        'EXPOSE 8080'
+        'ENTRYPOINT ["/usr/local/bin/loadbalancer-entrypoint.sh"]'
+    )
+}
+
 recipe_hash() {
     local key="$1"
     {
@@ -154,10 +172,10 @@ command -v mmdebstrap >/dev/null || fail "mmdebstrap is missing (run tests/image
 docker info >/dev/null 2>&1 || fail "Docker does not answer (run tests/images/install-docker.sh)"
 
 keys=("$@")
-[ "${#keys[@]}" -gt 0 ] || keys=(debian postgres dcp-tunnel-base jupyter-base)
+[ "${#keys[@]}" -gt 0 ] || keys=(debian postgres dcp-tunnel-base jupyter-base loadbalancer)
 total_start=$SECONDS
 for key in "${keys[@]}"; do
-    declare -F "recipe_${key//-/_}" >/dev/null || fail "unknown image key '$key' (debian, postgres, jupyter-base, dcp-tunnel-base)"
+    declare -F "recipe_${key//-/_}" >/dev/null || fail "unknown image key '$key' (debian, postgres, jupyter-base, dcp-tunnel-base, loadbalancer)"
     build_image "$key"
 done
 say "done in $((SECONDS - total_start))s"

@@ -36,10 +36,10 @@ FILE_BLOCK = 1024 * 1024
 REQUEST_TIMEOUT = (10.0, 60.0)
 UPLOAD_TIMEOUT = (10.0, 600.0)
 WAIT_SLICE = 30
-# An upload answered 503 (the database restarting, out of connections) or cut off (a replica that died, a load
-# balancer without a live one) is sent again after these pauses, in seconds, with the same Idempotency-Key, so it is
-# queued at most once.
-UPLOAD_RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0)
+# A call answered 503 (the database restarting, out of connections) or cut off (a replica that died, a load balancer
+# without a live one) is made again after these pauses, in seconds: reads (GET) always, an upload with the same
+# Idempotency-Key (queued at most once). Other calls are not repeated.
+RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0)
 # Unqualified names in sql() resolve in schema `datasets` first, then `public` (libpq startup option).
 SEARCH_PATH_OPTION = "-c search_path=datasets,public"
 
@@ -164,18 +164,18 @@ class Client:
         # One key per call: if the connection drops after the server queued the job, sending the body again gets
         # the same job back instead of a second ingest.
         headers = {"Content-Type": content_type, "Idempotency-Key": f"upload-{uuid.uuid4()}"}
-        for attempt, pause in enumerate((*UPLOAD_RETRY_DELAYS, None), start=1):
+        for attempt, pause in enumerate((*RETRY_DELAYS, None), start=1):
             body = first_body if attempt == 1 else make_body()
             bar = progress_bar(show, desc=f"upload {name}", total=size, unit="B", unit_scale=True, unit_divisor=1024)
             try:
                 if bar is not None:
                     body = counting(body, bar.update)
-                response = self._request("PUT", f"/datasets/{name}", params=params, data=body, headers=headers, timeout=UPLOAD_TIMEOUT)
+                response = self._request_once("PUT", f"/datasets/{name}", params=params, data=body, headers=headers, timeout=UPLOAD_TIMEOUT)
                 break
             except (ProcessingError, ProcessingUnreachable) as e:
-                if pause is None or not _worth_sending_again(e):
+                if pause is None or not _worth_repeating(e):
                     raise
-                _log.warning("upload %s: %s; sending it again in %g s (try %d of %d)", name, e, pause, attempt + 1, len(UPLOAD_RETRY_DELAYS) + 1)
+                _log.warning("upload %s: %s; sending it again in %g s (try %d of %d)", name, e, pause, attempt + 1, len(RETRY_DELAYS) + 1)
                 time.sleep(pause)
             finally:
                 if bar is not None:
@@ -359,6 +359,29 @@ class Client:
         headers: dict[str, str] | None = None,
         timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ) -> requests.Response:
+        """One call to Processing; a read (GET) is made again while the answer is 503 or the connection breaks."""
+        pauses = RETRY_DELAYS if method == "GET" else ()
+        for attempt, pause in enumerate((*pauses, None), start=1):
+            try:
+                return self._request_once(method, path, params=params, json=json, data=data, headers=headers, timeout=timeout)
+            except (ProcessingError, ProcessingUnreachable) as e:
+                if pause is None or not _worth_repeating(e):
+                    raise
+                _log.warning("%s %s: %s; asking again in %g s (try %d of %d)", method, path, e, pause, attempt + 1, len(pauses) + 1)
+                time.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _request_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
+    ) -> requests.Response:
         base = self._settings.processing_url
         if base is None:
             raise ConfigurationError(config.missing_processing_message())
@@ -380,12 +403,12 @@ class Client:
 # ---------------------------------------------------------------------- helpers
 
 
-def _worth_sending_again(error: DataStackError) -> bool:
-    """An upload that may land if sent again: the server said so (503), or the connection broke before an answer."""
+def _worth_repeating(error: DataStackError) -> bool:
+    """A call that may succeed if made again: the server said so (503), or the connection broke before an answer."""
     if isinstance(error, ProcessingError):
         return error.status == 503
     if isinstance(error, ProcessingUnreachable):
-        return error.reason.startswith(("the connection was closed", "connection refused"))
+        return error.reason.startswith("the connection was closed")
     return False
 
 

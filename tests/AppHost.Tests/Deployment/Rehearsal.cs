@@ -1,0 +1,282 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Npgsql;
+
+namespace DataStack.AppHost.Tests.Deployment;
+
+/// <summary>
+/// The published manifest deployed the way a cloud target deploys it, under Docker. The manifest comes from the README's
+/// publish command; a deployment tool then runs exactly what it declares, resolved (<see cref="AspireManifest"/>):
+/// <list type="bullet">
+/// <item>each <c>container.v0</c> (postgres: its image setting applied, its declared volume, nothing else changed);</item>
+/// <item>each <c>project.v0</c> (processing) as <see cref="Replicas"/> containers of its deploy image, each with a file
+/// system of its own: no volume, no folder mounted, no file copied in;</item>
+/// <item>in front of those replicas one load balancer that spreads requests (the platform's ingress), under the name
+/// other resources reach the project by.</item>
+/// </list>
+/// Nothing is made by hand: no database created, no folder mounted. A resource type the rehearsal does not know stops
+/// it, so it can never run less than the manifest declares.
+/// </summary>
+public sealed class Rehearsal : IAsyncLifetime
+{
+    /// <summary>Processing replicas (the deployment's scale setting; the manifest does not carry one).</summary>
+    public const int Replicas = 2;
+
+    public const string ProcessingImageVariable = "DATASTACK_PROCESSING_IMAGE";
+    public const string LoadBalancerImage = "datastack-standin/loadbalancer:bookworm";
+
+    private const string Processing = "processing";
+    private const string Postgres = "postgres";
+
+    private static TimeSpan StartTimeout { get; } = TimeSpan.FromMinutes(4);
+    private static TimeSpan PollInterval { get; } = TimeSpan.FromMilliseconds(250);
+
+    private static readonly HashSet<string> s_knownTypes = ["parameter.v0", "value.v0", "annotated.string", "container.v0", "project.v0"];
+
+    private DockerSandbox? _sandbox;
+    private string? _problem;
+
+    public static string ProcessingImage => Environment.GetEnvironmentVariable(ProcessingImageVariable) ?? "datastack-processing:dev";
+
+    internal AspireManifest Manifest { get; private set; } = null!;
+
+    /// <summary>The manifest as published, to search for secrets.</summary>
+    public string ManifestText { get; private set; } = "";
+
+    internal DockerSandbox Sandbox => _sandbox ?? throw new InvalidOperationException(_problem ?? "The rehearsal did not start.");
+
+    /// <summary>The replicas' names on the deployment's network (and their containers' aliases).</summary>
+    public IReadOnlyList<string> ReplicaNames { get; } = [.. Enumerable.Range(1, Replicas).Select(i => $"{Processing}-{i}")];
+
+    /// <summary>The load balancer's address on this machine: what a user's client reaches.</summary>
+    public Uri Address { get; private set; } = null!;
+
+    public string ApiKey => Manifest.Environment(Processing)["Processing__ApiKey"];
+
+    /// <summary>The analytics database as the deployment's connection string names it, reached from this machine (for checks only).</summary>
+    public string AnalyticsConnectionString { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        if (ContainerRuntime.Unavailability is { } reason)
+        {
+            _problem = ContainerRuntime.IsRequired
+                ? $"No container runtime answers, and this run requires one (CI=true or {ContainerRuntime.RequireVariable}=1): {reason} Install docker.io and start dockerd (.ci/run does both)."
+                : reason;
+            return;
+        }
+
+        using var cts = new CancellationTokenSource(StartTimeout);
+        _problem = await MissingImagesAsync(cts.Token);
+        if (_problem is not null)
+        {
+            return;
+        }
+
+        (ManifestText, Manifest) = await PublishAsync(cts.Token);
+        var postgresImage = Manifest.Resource(Postgres).GetProperty("image").GetString()!;
+        if (!await DockerSandbox.ImageExistsAsync(postgresImage, cts.Token))
+        {
+            _problem = $"The manifest's postgres image '{postgresImage}' (the AppHost's Images:Postgres setting) is not in the local image store: "
+                + "build the stand-ins with tests/images/build-standins.sh and set Images__Postgres=datastack-standin/postgres:15 (as .ci/run does), or pull the image.";
+            return;
+        }
+
+        var unknown = Manifest.ResourceNames.Where(name => !s_knownTypes.Contains(Manifest.TypeOf(name))).ToList();
+        if (unknown.Count > 0)
+        {
+            _problem = $"The manifest declares resources the rehearsal cannot deploy: {string.Join(", ", unknown.Select(n => $"{n} ({Manifest.TypeOf(n)})"))}.";
+            return;
+        }
+
+        _sandbox = await DockerSandbox.CreateAsync(cts.Token);
+        foreach (var container in Manifest.ResourceNames.Where(name => Manifest.TypeOf(name) == "container.v0"))
+        {
+            await StartContainerAsync(container, cts.Token);
+        }
+
+        foreach (var replica in ReplicaNames)
+        {
+            await Sandbox.StartAsync(replica, ProcessingImage, AspireManifest.ProjectHttpPort, Manifest.Environment(Processing), [], cts.Token);
+        }
+
+        // The platform's ingress: the name the other resources resolve for processing ({processing.bindings.http.url}).
+        var port = await Sandbox.StartAsync(
+            Processing,
+            LoadBalancerImage,
+            AspireManifest.ProjectHttpPort,
+            new Dictionary<string, string> { ["BACKENDS"] = string.Join(' ', ReplicaNames.Select(r => $"{r}:{AspireManifest.ProjectHttpPort}")) },
+            [],
+            cts.Token);
+        Address = new Uri($"http://127.0.0.1:{port}");
+        var analytics = new NpgsqlConnectionStringBuilder(Manifest.Resolve("{analytics.connectionString}"))
+        {
+            Host = "127.0.0.1",
+            Port = await Sandbox.HostPortAsync(Postgres, 5432, cts.Token),
+        };
+        AnalyticsConnectionString = analytics.ConnectionString;
+        await WaitUntilServedByAsync(ReplicaNames, cts.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_sandbox is not null)
+        {
+            await _sandbox.DisposeAsync();
+        }
+    }
+
+    /// <summary>Fails the test with why the rehearsal could not start (a missing image, no container runtime).</summary>
+    public void Require()
+    {
+        if (_problem is not null || _sandbox is null)
+        {
+            Assert.Fail(_problem ?? "The rehearsal did not start.");
+        }
+    }
+
+    /// <summary>A client of the deployment as a user has it: the load balancer's address and the API key.</summary>
+    public HttpClient CreateClient()
+    {
+        var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromMinutes(5) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiKey);
+        return client;
+    }
+
+    /// <summary>Kills a replica with SIGKILL, as a crashed machine or an evicted replica ends.</summary>
+    public Task KillReplicaAsync(string replica, CancellationToken cancellationToken) => Sandbox.KillAsync(replica, cancellationToken);
+
+    /// <summary>Starts a killed replica again (its own file system as it was) and waits until the load balancer sends it requests.</summary>
+    public async Task StartReplicaAgainAsync(string replica, CancellationToken cancellationToken)
+    {
+        await Sandbox.StartAgainAsync(replica, cancellationToken);
+        await WaitUntilServedByAsync([replica], cancellationToken);
+    }
+
+    /// <summary>Restarts the postgres container (SIGTERM: a fast shutdown), as a platform's restart or an update does.</summary>
+    public async Task RestartPostgresAsync(CancellationToken cancellationToken)
+    {
+        await Sandbox.RestartAsync(Postgres, cancellationToken);
+        // Docker publishes the restarted container on a new host port; the deployment itself reaches it by name.
+        AnalyticsConnectionString = new NpgsqlConnectionStringBuilder(AnalyticsConnectionString)
+        {
+            Port = await Sandbox.HostPortAsync(Postgres, 5432, cancellationToken),
+        }.ConnectionString;
+    }
+
+    /// <summary>The last lines of every container's output, for failure messages.</summary>
+    public async Task<string> DescribeAsync(CancellationToken cancellationToken)
+    {
+        var parts = new List<string>();
+        foreach (var alias in (string[])[Postgres, .. ReplicaNames, Processing])
+        {
+            parts.Add(await Sandbox.LogsAsync(alias, cancellationToken));
+        }
+
+        return string.Join('\n', parts);
+    }
+
+    /// <summary>
+    /// Polls <c>/health</c> through the load balancer until each of <paramref name="replicas"/> has answered 200 (the
+    /// balancer names the replica that answered in <c>X-Served-By</c>).
+    /// </summary>
+    public async Task WaitUntilServedByAsync(IReadOnlyCollection<string> replicas, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
+        var seen = new HashSet<string>();
+        var last = "no answer";
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (!replicas.All(seen.Contains))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Not every replica answered /health through the load balancer (seen: {string.Join(", ", seen)}; last: {last}).\n{await DescribeAsync(cancellationToken)}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync("/health", cancellationToken);
+                last = $"{(int)response.StatusCode} from {ServedBy(response)}";
+                if (response.StatusCode == HttpStatusCode.OK && ServedBy(response) is { } replica)
+                {
+                    seen.Add(replica);
+                    continue;
+                }
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+            }
+
+            await Task.Delay(PollInterval, cancellationToken);
+        }
+    }
+
+    /// <summary>Which replica answered, as the load balancer says.</summary>
+    public static string? ServedBy(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Served-By", out var values) ? values.FirstOrDefault() : null;
+
+    private async Task StartContainerAsync(string name, CancellationToken cancellationToken)
+    {
+        if (Manifest.BindMounts(name) is { Count: > 0 } mounts)
+        {
+            throw new InvalidOperationException($"'{name}' declares bind mounts ({string.Join(", ", mounts)}): a deployment has no folders of this machine to give it.");
+        }
+
+        List<string> options = [];
+        foreach (var (volume, target) in Manifest.Volumes(name))
+        {
+            options.AddRange(["--mount", $"type=volume,source={await Sandbox.CreateVolumeAsync(volume, cancellationToken)},target={target}"]);
+        }
+
+        var resource = Manifest.Resource(name);
+        var image = resource.GetProperty("image").GetString()!;
+        var port = resource.GetProperty("bindings").EnumerateObject().First().Value.GetProperty("targetPort").GetInt32();
+        await Sandbox.StartAsync(name, image, port, Manifest.Environment(name), options, cancellationToken);
+    }
+
+    /// <summary>The README's publish command, run as a user runs it (the image settings of this environment apply).</summary>
+    private static async Task<(string Text, AspireManifest Manifest)> PublishAsync(CancellationToken cancellationToken)
+    {
+        var output = Directory.CreateTempSubdirectory("datastack-rehearsal-").FullName;
+        try
+        {
+            var path = Path.Combine(output, "aspire-manifest.json");
+            await CommandLine.RunAsync(
+                "dotnet",
+                ["run", "--project", Path.Combine(Projects.AppHost.ProjectPath, "AppHost.csproj"), "--no-build", "-c", BuildConfiguration,
+                 "--", "--publisher", "manifest", "--output-path", path],
+                TimeSpan.FromMinutes(3),
+                cancellationToken);
+            var text = await File.ReadAllTextAsync(path, cancellationToken);
+            return (text, AspireManifest.Parse(text));
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+
+    private static async Task<string?> MissingImagesAsync(CancellationToken cancellationToken)
+    {
+        var missing = new List<string>();
+        if (!await DockerSandbox.ImageExistsAsync(ProcessingImage, cancellationToken))
+        {
+            missing.Add($"Processing's deploy image '{ProcessingImage}': build it with tests/images/build-processing-image.sh (offline), or "
+                + $"`dotnet publish Processing -t:PublishContainer -p:ContainerImageTags=dev`; or point {ProcessingImageVariable} at another image");
+        }
+
+        if (!await DockerSandbox.ImageExistsAsync(LoadBalancerImage, cancellationToken))
+        {
+            missing.Add($"the load balancer '{LoadBalancerImage}': build it with tests/images/build-standins.sh loadbalancer");
+        }
+
+        return missing.Count == 0 ? null : $"The deployment rehearsal needs local images: {string.Join("; ", missing)}.";
+    }
+
+#if DEBUG
+    private const string BuildConfiguration = "Debug";
+#else
+    private const string BuildConfiguration = "Release";
+#endif
+}
