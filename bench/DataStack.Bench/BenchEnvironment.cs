@@ -96,7 +96,14 @@ public sealed class BenchEnvironment : IAsyncDisposable
     /// Runs psql as the database owner (the same role Processing uses) and returns its wall time in ms.
     /// The time includes starting psql and connecting, as a person running it would see.
     /// </summary>
-    public async Task<double> RunPsqlAsync(string command, CancellationToken cancellationToken)
+    public async Task<double> RunPsqlAsync(string command, CancellationToken cancellationToken) =>
+        await RunPsqlAsync([command], singleTransaction: false, cancellationToken);
+
+    /// <summary>
+    /// Runs psql with each of <paramref name="commands"/> as a <c>-c</c> (with <c>-1</c>, all in one transaction) and
+    /// returns the wall time of the whole psql process, as a user at a shell would measure it.
+    /// </summary>
+    public async Task<double> RunPsqlAsync(IReadOnlyList<string> commands, bool singleTransaction, CancellationToken cancellationToken)
     {
         var cs = new NpgsqlConnectionStringBuilder(Analytics);
         var startInfo = new ProcessStartInfo(Psql)
@@ -105,9 +112,20 @@ public sealed class BenchEnvironment : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cs.Host!, "-p", cs.Port.ToString(CultureInfo.InvariantCulture), "-U", cs.Username!, "-d", cs.Database!, "-c", command })
+        foreach (var argument in new[] { "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cs.Host!, "-p", cs.Port.ToString(CultureInfo.InvariantCulture), "-U", cs.Username!, "-d", cs.Database! })
         {
             startInfo.ArgumentList.Add(argument);
+        }
+
+        if (singleTransaction)
+        {
+            startInfo.ArgumentList.Add("--single-transaction");
+        }
+
+        foreach (var command in commands)
+        {
+            startInfo.ArgumentList.Add("-c");
+            startInfo.ArgumentList.Add(command);
         }
 
         startInfo.Environment["PGPASSWORD"] = cs.Password;
