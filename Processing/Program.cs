@@ -1,15 +1,13 @@
 using DataStack.Processing;
-using DataStack.Processing.Auth;
+using DataStack.Processing.Api;
 using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
-using DataStack.Processing.Http;
+using DataStack.Processing.Ingest;
 using DataStack.Processing.Jobs;
-using DataStack.Processing.OpenApi;
+using DataStack.Processing.Profiles;
 using DataStack.Processing.Telemetry;
+using DataStack.Processing.Transforms;
 using DataStack.ServiceDefaults;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -26,59 +24,20 @@ if (StartupSettings.Missing(builder.Configuration) is { Count: > 0 } missing)
 
 builder.AddServiceDefaults();
 builder.Services.AddProcessingTelemetry();
-
-// Kestrel reads sockets into 64 KiB blocks, not 4 KiB ones: a large upload body in a sixteenth of the reads.
-builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
-
-builder.Services.AddOptions<ProcessingOptions>()
-    .BindConfiguration(ProcessingOptions.SectionName)
-    .ValidateDataAnnotations()
-    .Validate(
-        options => !string.IsNullOrWhiteSpace(options.ApiKey) || options.AllowAnonymous,
-        StartupSettings.MissingApiKey)
-    .ValidateOnStart();
-
-// Let running jobs use their grace period on shutdown before the host gives up on them.
-builder.Services.AddOptions<HostOptions>()
-    .Configure<IOptions<ProcessingOptions>>((host, processing) =>
-        host.ShutdownTimeout = TimeSpan.FromSeconds(processing.Value.ShutdownGraceSeconds + 15));
-
 builder.AddAnalyticsDataSource();
-builder.Services.AddProcessingJobs();
-builder.Services.AddApiKeyAuthentication();
-builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-{
-    UnsupportedMediaTypeHint.Apply(context);
-    if (context.Exception is { } exception && IsDatabaseUnavailable(exception))
-    {
-        // Retryable, and said so; the exception's own text (host names, pool state) stays in the logs.
-        context.ProblemDetails.Detail = "The analytics database cannot be reached right now (down, restarting, or out of connections). Try again shortly.";
-        context.HttpContext.Response.Headers.RetryAfter = "5";
-    }
-});
-builder.Services.AddOpenApi(ProcessingOpenApi.Configure);
+
+// The queue, then the features that register their job kinds with it, then the HTTP wing that calls them.
+builder.Services.AddJobQueue();
+builder.Services.AddDatasets();
+builder.Services.AddIngest();
+builder.Services.AddProfiles();
+builder.Services.AddTransforms();
+builder.Services.AddProcessingApi();
 
 await using var app = builder.Build();
-
-app.UseExceptionHandler(new ExceptionHandlerOptions
-{
-    // Malformed JSON, oversized bodies and the like are the client's problem (400, 413), not a 500; a
-    // database that is down or out of connections is a 503 the client may retry.
-    StatusCodeSelector = exception => exception switch
-    {
-        BadHttpRequestException badRequest => badRequest.StatusCode,
-        _ when IsDatabaseUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
-        _ => StatusCodes.Status500InternalServerError,
-    },
-});
-app.UseStatusCodePages();
-app.UseAuthentication();
-app.UseAuthorization();
-
-app.MapOpenApi().AllowAnonymous();
+app.UseProcessingApi();
 app.MapDefaultEndpoints();
-app.MapDatasetEndpoints();
-app.MapJobEndpoints();
+app.MapProcessingApi();
 
 // Start-up failures an operator must fix are one line on stderr and a documented exit code, never a stack trace:
 // the database comes first (created when missing, migrated once across replicas), then the host.
@@ -96,6 +55,3 @@ catch (Exception exception)
 
 await app.WaitForShutdownAsync();
 return 0;
-
-// Npgsql's transient failures: connection refused or broken, server shutting down or starting, too many clients, pool exhausted.
-static bool IsDatabaseUnavailable(Exception exception) => exception is NpgsqlException { IsTransient: true };

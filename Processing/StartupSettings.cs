@@ -1,3 +1,4 @@
+using DataStack.Processing.Api;
 using DataStack.Processing.Database;
 
 namespace DataStack.Processing;
@@ -9,7 +10,7 @@ namespace DataStack.Processing;
 public static class StartupSettings
 {
     /// <summary>The exit code of a start refused for missing configuration (EX_CONFIG in sysexits.h).</summary>
-    public const int MissingSettingExitCode = 78;
+    public const int MissingSettingExitCode = StartupFailedException.ConfigurationExitCode;
 
     /// <summary>One line per missing required setting; empty when Processing can start.</summary>
     public static IReadOnlyList<string> Missing(IConfiguration configuration)
@@ -20,9 +21,9 @@ public static class StartupSettings
             missing.Add(MissingConnectionString);
         }
 
-        var processing = configuration.GetSection(ProcessingOptions.SectionName);
-        if (string.IsNullOrWhiteSpace(processing[nameof(ProcessingOptions.ApiKey)])
-            && !processing.GetValue<bool>(nameof(ProcessingOptions.AllowAnonymous)))
+        var processing = configuration.GetSection(ApiOptions.SectionName);
+        if (string.IsNullOrWhiteSpace(processing[nameof(ApiOptions.ApiKey)])
+            && !processing.GetValue<bool>(nameof(ApiOptions.AllowAnonymous)))
         {
             missing.Add(MissingApiKey);
         }
@@ -34,6 +35,5 @@ public static class StartupSettings
         $"No connection string '{DataSourceExtensions.ConnectionName}'. Set ConnectionStrings__{DataSourceExtensions.ConnectionName} " +
         "(an Npgsql connection string: Host=..;Port=..;Username=..;Password=..;Database=analytics); the AppHost injects it.";
 
-    public const string MissingApiKey =
-        "Processing:ApiKey is not set. Set Processing__ApiKey (the AppHost injects it), or Processing__AllowAnonymous=true to serve without a key.";
+    public const string MissingApiKey = ApiOptions.MissingApiKey;
 }

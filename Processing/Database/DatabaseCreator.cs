@@ -26,7 +26,7 @@ public sealed partial class DatabaseCreator(IConfiguration configuration, ILogge
             {
                 await using var connection = new NpgsqlConnection(builder.ConnectionString);
                 await connection.OpenAsync(cancellationToken);
-                await using var command = new NpgsqlCommand($"CREATE DATABASE {Datasets.DatasetName.QuoteIdentifier(database)}", connection);
+                await using var command = new NpgsqlCommand($"CREATE DATABASE {SqlIdentifier.Quote(database)}", connection);
                 await command.ExecuteNonQueryAsync(cancellationToken);
                 Log.DatabaseCreated(logger, database, target.Username ?? "(default)");
                 return;

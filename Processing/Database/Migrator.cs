@@ -99,29 +99,10 @@ public sealed partial class Migrator(
                 await transaction.CommitAsync(cancellationToken);
                 Log.MigrationApplied(logger, migration.Version, migration.Name);
             }
-
-            await WarnWithoutTransformRoleAsync(connection, cancellationToken);
         }
         finally
         {
             await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({AdvisoryLockKey})", CancellationToken.None);
-        }
-    }
-
-    /// <summary>
-    /// Says so when transforms cannot run as the datasets-only role (0002_transform_role.sql creates it only where the
-    /// connecting role may create roles): they then run with every privilege of the connecting role.
-    /// </summary>
-    private async Task WarnWithoutTransformRoleAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        const string Role = Transforms.TransformJobHandler.TransformRole;
-        await using var command = new NpgsqlCommand(
-            $"SELECT current_user::text, CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{Role}') THEN pg_has_role('{Role}', 'MEMBER') ELSE false END",
-            connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (await reader.ReadAsync(cancellationToken) && !reader.GetBoolean(1))
-        {
-            Log.TransformRoleMissing(logger, reader.GetString(0), Role);
         }
     }
 
@@ -152,9 +133,5 @@ public sealed partial class Migrator(
 
         [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Database not reachable yet, retrying in {DelaySeconds}s: {Reason}")]
         public static partial void DatabaseUnavailable(ILogger logger, double delaySeconds, string reason);
-
-        [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
-            Message = "Transforms run as the connecting role {Role}: the sandbox role {TransformRole} could not be created or granted to it (that needs CREATEROLE or a superuser). Create and grant it once as an administrator (Processing/Database/Migrations/0002_transform_role.sql), or give {Role} no more than reading and writing the datasets")]
-        public static partial void TransformRoleMissing(ILogger logger, string role, string transformRole);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.RegularExpressions;
+using DataStack.Processing.Database;
 
 namespace DataStack.Processing.Datasets;
 
@@ -31,10 +32,7 @@ public static partial class DatasetName
     /// Any table of schema <c>datasets</c>, quoted: the tables an ingest sets aside (a staged upload, a replaced
     /// dataset's old table) have names no dataset can have, so <see cref="QualifiedTable"/> would refuse them.
     /// </summary>
-    public static string InSchema(string table) => $"\"{Schema}\".{QuoteIdentifier(table)}";
-
-    /// <summary>Quotes any identifier for PostgreSQL (double quotes doubled).</summary>
-    public static string QuoteIdentifier(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    public static string InSchema(string table) => $"\"{Schema}\".{SqlIdentifier.Quote(table)}";
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();

@@ -1,38 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DataStack.Processing.Ingest.Copying;
+using DataStack.Processing.Ingest.Receiving;
 using DataStack.Processing.Jobs;
 
 namespace DataStack.Processing.Ingest;
-
-/// <summary>How a CSV file lands in a dataset.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<IngestMode>))]
-public enum IngestMode
-{
-    /// <summary>Refuse if the dataset exists (the default).</summary>
-    [JsonStringEnumMemberName("fail")]
-    Fail,
-
-    /// <summary>Swap the dataset for the new data atomically.</summary>
-    [JsonStringEnumMemberName("replace")]
-    Replace,
-
-    /// <summary>Add rows to the dataset; the columns must match.</summary>
-    [JsonStringEnumMemberName("append")]
-    Append,
-}
-
-/// <summary>The format of the file an ingest loads.</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<IngestFormat>))]
-public enum IngestFormat
-{
-    /// <summary>CSV (RFC 4180); types are inferred.</summary>
-    [JsonStringEnumMemberName("csv")]
-    Csv,
-
-    /// <summary>The columns format <c>datastack.upload(DataFrame)</c> sends (docs/columns-format.md); types are declared.</summary>
-    [JsonStringEnumMemberName("columns")]
-    Columns,
-}
 
 /// <summary>
 /// Arguments of an <c>ingest</c> job, as stored on the job. A file ingest names <see cref="Path"/>, relative to
@@ -70,6 +42,19 @@ public sealed record IngestArgs
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JobError? Rejected { get; init; }
+
+    /// <summary>The arguments of an upload's job: its staged rows, or the reason they could not be staged.</summary>
+    public static IngestArgs ForUpload(UploadRequest upload, ReceivedUpload received) => new()
+    {
+        Dataset = upload.Dataset,
+        Mode = upload.Mode,
+        Delimiter = upload.Delimiter.ToString(),
+        Header = upload.Header,
+        Upload = true,
+        Format = upload.Format,
+        Staged = received.Staging?.Upload,
+        Rejected = received.Rejection,
+    };
 
     public JsonElement ToJson() => JsonSerializer.SerializeToElement(this, JsonSerializerOptions.Web);
 

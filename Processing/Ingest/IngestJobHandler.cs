@@ -1,6 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DataStack.Processing.Datasets;
+using DataStack.Processing.Ingest.Columns;
+using DataStack.Processing.Ingest.Copying;
+using DataStack.Processing.Ingest.Csv;
+using DataStack.Processing.Ingest.Receiving;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Telemetry;
 using Microsoft.Extensions.Options;
@@ -15,8 +19,8 @@ namespace DataStack.Processing.Ingest;
 /// <remarks>
 /// <para>An upload's rows are already in its staged table (<see cref="UploadReceiver"/>): the job swaps the table in
 /// (<c>fail</c>, <c>replace</c>) or appends its rows (<c>append</c>), under the dataset's lock.</para>
-/// <para>A file takes two streaming passes, so that types hold every value while memory stays flat: <see cref="IngestScan"/>
-/// validates the file, infers the types and computes the checksum; <see cref="IngestCopy"/> converts and
+/// <para>A file takes two streaming passes, so that types hold every value while memory stays flat: <see cref="CsvScan"/>
+/// validates the file, infers the types and computes the checksum; <see cref="CsvCopy"/> converts and
 /// binary-COPYs the rows into a new table <c>{name}__ingest_{job}</c> (or the existing one, appending).</para>
 /// <para>All writes happen in one transaction that also completes the job: any failure rolls back and the previous
 /// dataset stays exactly as it was. Ingests of the same dataset are serialised by an advisory lock, across
@@ -26,7 +30,7 @@ namespace DataStack.Processing.Ingest;
 /// </remarks>
 public sealed partial class IngestJobHandler(
     NpgsqlDataSource dataSource,
-    IOptions<ProcessingOptions> options,
+    IOptions<IngestOptions> options,
     ProcessingTelemetry telemetry,
     ILogger<IngestJobHandler> logger) : IJobHandler
 {
@@ -39,7 +43,10 @@ public sealed partial class IngestJobHandler(
         Options = FileOptions.SequentialScan | FileOptions.Asynchronous,
     };
 
-    public string Kind => JobKinds.Ingest;
+    /// <summary>The kind of job this handler runs.</summary>
+    public const string KindName = "ingest";
+
+    public string Kind => KindName;
 
     public IReadOnlyDictionary<string, string[]> Validate(JsonElement args) => IngestValidation.Validate(args, options.Value);
 
@@ -53,42 +60,17 @@ public sealed partial class IngestJobHandler(
         }
 
         var args = IngestArgs.FromJson(context.Args)!;
-        if (!args.Upload)
-        {
-            return await IngestFileAsync(context, args, cancellationToken);
-        }
+        return args.Upload
+            ? await LandUploadAsync(context, args, cancellationToken)
+            : await IngestFileAsync(context, args, cancellationToken);
+    }
 
-        // An upload's staged table goes once the job has ended; it stays while the job may run again.
-        var mayRunAgain = false;
-        var succeeded = false;
-        try
+    /// <summary>An upload's staged table goes with its job: swapped in or appended on success, dropped otherwise.</summary>
+    public async Task JobEndedAsync(JobContext context, JobStatus status, CancellationToken cancellationToken)
+    {
+        if (status != JobStatus.Succeeded && TryReadArgs(context.Args)?.Staged is { } staged)
         {
-            var result = await LandUploadAsync(context, args, cancellationToken);
-            succeeded = true;
-            return result;
-        }
-        catch (LeaseLostException)
-        {
-            mayRunAgain = true; // Another replica has the job now.
-            throw;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // A user's cancel ends the job; a shutdown or a lost lease returns it to the queue.
-            mayRunAgain = !await IsCancelRequestedAsync(context.Id);
-            throw;
-        }
-        catch (Exception ex) when (ex is not JobFailedException && context.Attempt < options.Value.MaxAttempts)
-        {
-            mayRunAgain = true; // Transient (the database): the runner retries.
-            throw;
-        }
-        finally
-        {
-            if (!succeeded && !mayRunAgain && args.Staged is { } staged)
-            {
-                await DropAsideTableAsync(staged.Table); // Swapped in or appended on success; otherwise it goes with the job.
-            }
+            await DropAsideTableAsync(staged.Table);
         }
     }
 
@@ -202,7 +184,7 @@ public sealed partial class IngestJobHandler(
                 async (connection, target, types, freeze, token) =>
                 {
                     await using var file = OpenFile(path);
-                    return await IngestCopy.CopyAsync(
+                    return await CsvCopy.CopyAsync(
                         connection, target, scan.ColumnNames, types, file, delimiter, args.Header, scan, freeze,
                         (copied, bytes) => context.ReportProgress(copied, scan.Bytes + bytes),
                         token);
@@ -310,14 +292,14 @@ public sealed partial class IngestJobHandler(
         return result;
     }
 
-    private async Task<IngestScan> ScanAsync(
+    private async Task<CsvScan> ScanAsync(
         JobContext context, string path, char delimiter, bool header, CancellationToken cancellationToken)
     {
         using var activity = ProcessingTelemetry.ActivitySource.StartActivity("ingest infer");
         try
         {
             await using var file = OpenFile(path);
-            var scan = await IngestScan.ScanAsync(file, delimiter, header, (_, bytes) => context.ReportProgress(0, bytes), cancellationToken);
+            var scan = await CsvScan.ScanAsync(file, delimiter, header, (_, bytes) => context.ReportProgress(0, bytes), cancellationToken);
             activity?.SetTag("datastack.ingest.rows", scan.Rows);
             activity?.SetTag("datastack.ingest.bytes", scan.Bytes);
             return scan;
@@ -349,26 +331,23 @@ public sealed partial class IngestJobHandler(
         }
     }
 
-    private async Task<bool> IsCancelRequestedAsync(Guid jobId)
-    {
-        try
-        {
-            await using var command = dataSource.CreateCommand("SELECT cancel_requested FROM datastack.jobs WHERE id = $1");
-            command.Parameters.Add(new() { Value = jobId });
-            return await command.ExecuteScalarAsync(CancellationToken.None) is true;
-        }
-        catch (NpgsqlException ex)
-        {
-            // Cannot tell: keep the staged table rather than lose an upload that may run again.
-            Log.CancelStateUnknown(logger, jobId, ex.Message);
-            return false;
-        }
-    }
-
     /// <summary>Opens a file of the data folder for one pass; fails the job if it turns out to be outside the folder.</summary>
     private FileStream OpenFile(string path) =>
         DataFolder.OpenInside(options.Value.DataDir, path, s_readOnce)
         ?? throw new JobFailedException("invalid_args", "args.path: The file leads outside the data folder (a symbolic link changed after the path was checked).");
+
+    /// <summary>The arguments, or null for ones that never parsed (a job that failed <c>invalid_args</c> named no staged table).</summary>
+    private static IngestArgs? TryReadArgs(JsonElement args)
+    {
+        try
+        {
+            return IngestArgs.FromJson(args);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private static string Describe(IReadOnlyList<DatasetColumn> columns) => string.Join(", ", columns.Select(c => $"{c.Name} {c.Type}"));
 
@@ -387,13 +366,10 @@ public sealed partial class IngestJobHandler(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Job {JobId} ingested {RowCount} rows ({ByteCount} bytes) into dataset {Dataset}")]
+        [LoggerMessage(EventId = 3201, Level = LogLevel.Information, Message = "Job {JobId} ingested {RowCount} rows ({ByteCount} bytes) into dataset {Dataset}")]
         public static partial void Ingested(ILogger logger, Guid jobId, string dataset, long rowCount, long byteCount);
 
-        [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Could not drop the set-aside table {Table}; the upload sweeper will: {Reason}")]
+        [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Could not drop the set-aside table {Table}; the upload sweeper will: {Reason}")]
         public static partial void AsideTableNotDropped(ILogger logger, string table, string reason);
-
-        [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Could not tell whether job {JobId} was cancelled; its staged upload is kept: {Reason}")]
-        public static partial void CancelStateUnknown(ILogger logger, Guid jobId, string reason);
     }
 }

@@ -1,4 +1,4 @@
-using DataStack.Processing.Datasets;
+using DataStack.Processing.Ingest.Copying;
 using Npgsql;
 
 namespace DataStack.Processing.Ingest;

@@ -1,12 +1,14 @@
 using System.Text.Json;
 using DataStack.Processing.Datasets;
+using DataStack.Processing.Ingest.Copying;
+using DataStack.Processing.Ingest.Csv;
 
 namespace DataStack.Processing.Ingest;
 
 /// <summary>Checks an <c>ingest</c> job's arguments, naming the argument at fault (<c>args.path</c>, <c>args.mode</c>, …).</summary>
 internal static class IngestValidation
 {
-    public static Dictionary<string, string[]> Validate(JsonElement args, ProcessingOptions options)
+    public static Dictionary<string, string[]> Validate(JsonElement args, IngestOptions options)
     {
         var errors = new Dictionary<string, string[]>();
         if (!TryReadArgs(args, out var ingest, out var key, out var problem))
@@ -48,7 +50,7 @@ internal static class IngestValidation
     }
 
     /// <summary>A file ingest names a file of the data folder, and nothing an upload's job carries.</summary>
-    private static void ValidateFile(IngestArgs ingest, ProcessingOptions options, Dictionary<string, string[]> errors)
+    private static void ValidateFile(IngestArgs ingest, IngestOptions options, Dictionary<string, string[]> errors)
     {
         if (ingest.Staged is not null || ingest.Rejected is not null)
         {

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using DataStack.Processing.Text;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace DataStack.Processing.Jobs;
 
 /// <summary>Validates and queues jobs for the HTTP endpoints, recording the caller's trace context.</summary>
-public sealed class JobSubmitter(JobStore store, IEnumerable<IJobHandler> handlers, IOptions<ProcessingOptions> options)
+public sealed class JobSubmitter(JobStore store, IEnumerable<IJobHandler> handlers, IOptions<JobQueueOptions> options)
 {
     /// <summary>Longest accepted idempotency key (body field or <c>Idempotency-Key</c> header).</summary>
     public const int MaxIdempotencyKeyLength = 200;
@@ -22,7 +23,7 @@ public sealed class JobSubmitter(JobStore store, IEnumerable<IJobHandler> handle
         {
             return new Dictionary<string, string[]>
             {
-                ["kind"] = [$"Unknown job kind '{Http.Problems.Truncate(kind)}'; known kinds: {string.Join(", ", _handlers.Keys.Order())}."],
+                ["kind"] = [$"Unknown job kind '{UserInput.Excerpt(kind)}'; known kinds: {string.Join(", ", _handlers.Keys.Order())}."],
             };
         }
 

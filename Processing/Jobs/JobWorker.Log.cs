@@ -44,6 +44,9 @@ public sealed partial class JobWorker
         [LoggerMessage(EventId = 2014, Level = LogLevel.Debug, Message = "Returned {Count} claimed jobs that had not started to the queue")]
         public static partial void ReturnedUnstarted(ILogger logger, int count);
 
+        [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "Job {JobId} ({Kind}) ended, but its handler could not let go of what it kept for it: {Reason}")]
+        public static partial void JobEndedHookFailed(ILogger logger, Guid jobId, string kind, string reason);
+
         [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Waiting up to {GraceSeconds}s for {Count} running jobs")]
         public static partial void Draining(ILogger logger, int count, int graceSeconds);
     }

@@ -10,7 +10,10 @@ namespace DataStack.Processing.Jobs;
 /// </summary>
 public sealed class NoopJobHandler : IJobHandler
 {
-    public string Kind => JobKinds.Noop;
+    /// <summary>The queue's own kind, to test and measure it: does nothing (for a while, or failing, if asked).</summary>
+    public const string KindName = "noop";
+
+    public string Kind => KindName;
 
     public IReadOnlyDictionary<string, string[]> Validate(JsonElement args)
     {

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Telemetry;
@@ -30,7 +31,10 @@ public sealed partial class ProfileJobHandler(NpgsqlDataSource dataSource, ILogg
     /// <summary>How often a dataset that keeps being replaced during profiling is profiled again before giving up.</summary>
     private const int MaxRounds = 3;
 
-    public string Kind => JobKinds.Profile;
+    /// <summary>The kind of job this handler runs.</summary>
+    public const string KindName = "profile";
+
+    public string Kind => KindName;
 
     private enum ColumnKind
     {
@@ -186,7 +190,7 @@ public sealed partial class ProfileJobHandler(NpgsqlDataSource dataSource, ILogg
     /// <summary>The aggregate expressions of one column; <see cref="ReadColumn"/> reads them back in this order.</summary>
     private static IEnumerable<string> Aggregates(string name, ColumnKind kind)
     {
-        var q = DatasetName.QuoteIdentifier(name);
+        var q = SqlIdentifier.Quote(name);
         yield return $"count({q})";
         yield return kind == ColumnKind.Other ? $"count(DISTINCT {q}::text)" : $"count(DISTINCT {q})";
         switch (kind)
@@ -256,7 +260,7 @@ public sealed partial class ProfileJobHandler(NpgsqlDataSource dataSource, ILogg
     private static async Task<IReadOnlyList<TopValue>> TopTextValuesAsync(
         NpgsqlConnection connection, string table, string name, CancellationToken cancellationToken)
     {
-        var q = DatasetName.QuoteIdentifier(name);
+        var q = SqlIdentifier.Quote(name);
         await using var command = new NpgsqlCommand(
             $"""
             SELECT {q}::text, count(*) FROM {table}

@@ -3,9 +3,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using DataStack.Processing.Database;
 using DataStack.Processing.Datasets;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Telemetry;
+using DataStack.Processing.Text;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -25,7 +27,7 @@ namespace DataStack.Processing.Transforms;
 /// Result: <c>{ "dataset", "rows", "columns": [{ "name", "type" }] }</c>.
 /// </summary>
 public sealed partial class TransformJobHandler(
-    NpgsqlDataSource dataSource, IOptions<ProcessingOptions> options, ILogger<TransformJobHandler> logger) : IJobHandler
+    NpgsqlDataSource dataSource, IOptions<TransformOptions> options, ILogger<TransformJobHandler> logger) : IJobHandler
 {
     /// <summary>The role the user's query runs as, where it exists (created by migration 0002).</summary>
     internal const string TransformRole = "datastack_transform";
@@ -43,9 +45,12 @@ public sealed partial class TransformJobHandler(
     /// <summary>PostgreSQL truncates longer identifiers (NAMEDATALEN - 1).</summary>
     private const int MaxIdentifierBytes = 63;
 
-    private readonly ProcessingOptions _options = options.Value;
+    private readonly TransformOptions _options = options.Value;
 
-    public string Kind => JobKinds.Transform;
+    /// <summary>The kind of job this handler runs.</summary>
+    public const string KindName = "transform";
+
+    public string Kind => KindName;
 
     public IReadOnlyDictionary<string, string[]> Validate(JsonElement args)
     {
@@ -118,7 +123,7 @@ public sealed partial class TransformJobHandler(
     private async Task<JsonNode?> RunAsync(JobContext context, string dataset, string text, string body, CancellationToken cancellationToken)
     {
         var wrapped = WrapperPrefix + body + WrapperSuffix;
-        var staging = DatasetName.QuoteIdentifier(DatasetName.Schema) + "." + DatasetName.QuoteIdentifier($"transform-{context.Id:N}");
+        var staging = SqlIdentifier.Quote(DatasetName.Schema) + "." + SqlIdentifier.Quote($"transform-{context.Id:N}");
 
         // The user's query only ever runs here: read only, time-limited, seeing the datasets by their plain names.
         await using var read = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -155,10 +160,10 @@ public sealed partial class TransformJobHandler(
 
         await using var write = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var writeTransaction = await write.BeginTransactionAsync(cancellationToken);
-        var columnList = string.Join(", ", columns.Select(c => DatasetName.QuoteIdentifier(c.Name)));
+        var columnList = string.Join(", ", columns.Select(c => SqlIdentifier.Quote(c.Name)));
         await ExecuteOwnAsync(
             write,
-            $"CREATE TABLE {staging} ({string.Join(", ", columns.Select(c => $"{DatasetName.QuoteIdentifier(c.Name)} {c.Type}"))})",
+            $"CREATE TABLE {staging} ({string.Join(", ", columns.Select(c => $"{SqlIdentifier.Quote(c.Name)} {c.Type}"))})",
             cancellationToken);
 
         var rows = await TransformCopy.CopyAsync(context, read, $"{CopyPrefix}{wrapped}) TO STDOUT (FORMAT BINARY)", write,
@@ -171,7 +176,7 @@ public sealed partial class TransformJobHandler(
 
         var target = DatasetName.QualifiedTable(dataset);
         await ExecuteOwnAsync(write, $"DROP TABLE IF EXISTS {target}", cancellationToken);
-        await ExecuteOwnAsync(write, $"ALTER TABLE {staging} RENAME TO {DatasetName.QuoteIdentifier(dataset)}", cancellationToken);
+        await ExecuteOwnAsync(write, $"ALTER TABLE {staging} RENAME TO {SqlIdentifier.Quote(dataset)}", cancellationToken);
         var stored = await DatasetCatalog.ReadTableColumnsAsync(write, dataset, cancellationToken);
         await DatasetCatalog.UpsertAsync(write, dataset, stored, rows, Source, Checksum(text), context.Id, cancellationToken);
 
@@ -248,7 +253,7 @@ public sealed partial class TransformJobHandler(
 
             if (Encoding.UTF8.GetByteCount(name) > MaxIdentifierBytes)
             {
-                throw new JobFailedException("invalid_columns", $"The column name '{Http.Problems.Truncate(name)}' is longer than {MaxIdentifierBytes} bytes.");
+                throw new JobFailedException("invalid_columns", $"The column name '{UserInput.Excerpt(name)}' is longer than {MaxIdentifierBytes} bytes.");
             }
 
             if (!seen.Add(name))
@@ -278,12 +283,12 @@ public sealed partial class TransformJobHandler(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4101, Level = LogLevel.Information,
+        [LoggerMessage(EventId = 5101, Level = LogLevel.Information,
             Message = "Transform job {JobId} materialised dataset {Dataset}: {RowCount} rows in {ElapsedMs} ms")]
         public static partial void TransformCompleted(ILogger logger, Guid jobId, string dataset, long rowCount, double elapsedMs);
 
         // The code only: PostgreSQL's message can quote row data, which logs never carry.
-        [LoggerMessage(EventId = 4102, Level = LogLevel.Information, Message = "Transform job {JobId} for dataset {Dataset} refused: {ErrorCode}")]
+        [LoggerMessage(EventId = 5102, Level = LogLevel.Information, Message = "Transform job {JobId} for dataset {Dataset} refused: {ErrorCode}")]
         public static partial void TransformRefused(ILogger logger, Guid jobId, string dataset, string errorCode);
     }
 }

@@ -1,3 +1,5 @@
+using DataStack.Processing.Text;
+
 namespace DataStack.Processing.Transforms;
 
 /// <summary>
@@ -184,7 +186,7 @@ internal ref struct TransformQueryScanner(string text)
             return true;
         }
 
-        var shown = word.Length > 0 ? word.ToUpperInvariant() : Http.Problems.Truncate(_text[_position..Math.Min(_text.Length, _position + 20)], 20);
+        var shown = word.Length > 0 ? word.ToUpperInvariant() : UserInput.Excerpt(_text[_position..Math.Min(_text.Length, _position + 20)], 20);
         error = $"A transform is one query that starts with SELECT, WITH, VALUES or '('; '{shown}' is not allowed.";
         return false;
     }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using DataStack.Processing.Datasets;
-using DataStack.Processing.Ingest;
+using DataStack.Processing.Ingest.Copying;
+using DataStack.Processing.Ingest.Csv;
 
 namespace DataStack.Processing.Tests;
 
@@ -374,11 +374,11 @@ public sealed class CsvParsingTests
         return records;
     }
 
-    private static Task<IngestScan> ScanAsync(string csv, char delimiter = ',', bool header = true) =>
+    private static Task<CsvScan> ScanAsync(string csv, char delimiter = ',', bool header = true) =>
         ScanAsync(Encoding.UTF8.GetBytes(csv), delimiter, header);
 
-    private static Task<IngestScan> ScanAsync(byte[] bytes, char delimiter = ',', bool header = true) =>
-        IngestScan.ScanAsync(new MemoryStream(bytes), delimiter, header, progress: null, CancellationToken.None);
+    private static Task<CsvScan> ScanAsync(byte[] bytes, char delimiter = ',', bool header = true) =>
+        CsvScan.ScanAsync(new MemoryStream(bytes), delimiter, header, progress: null, CancellationToken.None);
 
     /// <summary>Hands out at most a few bytes per read, as a slow network would.</summary>
     private sealed class TrickleStream(byte[] bytes, int bytesPerRead) : MemoryStream(bytes)

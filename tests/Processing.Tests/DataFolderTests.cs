@@ -1,4 +1,4 @@
-using DataStack.Processing.Datasets;
+using DataStack.Processing.Ingest;
 
 namespace DataStack.Processing.Tests;
 

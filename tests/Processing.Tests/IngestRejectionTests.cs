@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
-using DataStack.Processing.Ingest;
+using DataStack.Processing.Ingest.Csv;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Tests.Infrastructure;
 

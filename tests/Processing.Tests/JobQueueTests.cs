@@ -1,9 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DataStack.Processing.Api;
 using DataStack.Processing.Jobs;
-using Microsoft.Extensions.DependencyInjection;
 using DataStack.Processing.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DataStack.Processing.Tests;
 

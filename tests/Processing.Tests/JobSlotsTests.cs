@@ -233,7 +233,7 @@ public sealed class JobSlotsTests
     }
 
     private static ClaimedJob NewJob() =>
-        new(Guid.CreateVersion7(), JobKinds.Noop, JsonSerializer.SerializeToElement(new { }), 1, 3, null, null, DateTimeOffset.UtcNow);
+        new(Guid.CreateVersion7(), NoopJobHandler.KindName, JsonSerializer.SerializeToElement(new { }), 1, 3, null, null, DateTimeOffset.UtcNow);
 
     /// <summary>A clock that moves only when told to.</summary>
     private sealed class ManualClock : TimeProvider

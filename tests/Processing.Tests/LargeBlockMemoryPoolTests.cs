@@ -1,6 +1,6 @@
 using System.Net;
 using System.Runtime.InteropServices;
-using DataStack.Processing.Http;
+using DataStack.Processing.Api;
 using DataStack.Processing.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
@@ -110,7 +110,7 @@ public sealed class LargeBlockMemoryPoolTests(ProcessingApp app) : IClassFixture
         // Arrange: Processing as its own process, configured as in the container, its factory's log line shown.
         var dataDir = Directory.CreateTempSubdirectory("datastack-pool-").FullName;
         var connectionString = await app.Postgres.CreateDatabaseAsync("pool");
-        var environment = new Dictionary<string, string> { ["Logging__LogLevel__DataStack.Processing.Http"] = "Debug" };
+        var environment = new Dictionary<string, string> { ["Logging__LogLevel__DataStack.Processing.Api"] = "Debug" };
 
         try
         {

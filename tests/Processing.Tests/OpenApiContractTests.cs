@@ -1,6 +1,5 @@
 using System.Text.Json;
-using DataStack.Processing.Datasets;
-using DataStack.Processing.Jobs;
+using DataStack.Processing.Api;
 using DataStack.Processing.Tests.Infrastructure;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -84,7 +83,7 @@ public sealed class OpenApiContractTests(ProcessingApp app) : IClassFixture<Proc
     {
         // Act
         var found = Operations().Single(o => $"{o.Method} {o.Path}" == operation);
-        var header = Parameters(found.Operation).Where(p => p.GetProperty("in").GetString() == "header" && p.GetProperty("name").GetString() == DatasetEndpoints.IdempotencyKeyHeader);
+        var header = Parameters(found.Operation).Where(p => p.GetProperty("in").GetString() == "header" && p.GetProperty("name").GetString() == JobSubmission.IdempotencyKeyHeader);
 
         // Assert
         Assert.Equal(expected, header.Any());

@@ -1,3 +1,4 @@
+
 namespace DataStack.Processing.Tests;
 
 /// <summary>A missing required setting stops the real process with one line naming it, not a stack trace.</summary>

@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using DataStack.Processing.Http;
+using DataStack.Processing.Api;
 using DataStack.Processing.Jobs;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;

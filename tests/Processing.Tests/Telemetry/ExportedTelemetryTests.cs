@@ -163,7 +163,7 @@ public sealed class ExportedTelemetryTests(ExportedTelemetryFixture run) : IClas
 
         // Assert
         Assert.Contains(run.Receiver.Logs(), l => l.Severity is >= 5 and <= 8);
-        Assert.Contains(run.Receiver.Logs(), l => l.Scope == "DataStack.Processing.Auth.ApiKeyAuthenticationHandler");
+        Assert.Contains(run.Receiver.Logs(), l => l.Scope == "DataStack.Processing.Api.ApiKeyAuthenticationHandler");
         foreach (var secret in secrets)
         {
             Assert.All(payloads, p => Assert.False(Contains(p.Body, secret), $"A {p.Signal} payload contains a secret."));

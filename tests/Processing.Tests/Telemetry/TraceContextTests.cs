@@ -79,7 +79,7 @@ public sealed class TraceContextTests(TracedProcessingApp traced) : IClassFixtur
         Assert.Equal(2, done.Attempts);
         Assert.Equal([1, 2], attempts.Select(a => (int)a.GetTagItem("datastack.job.attempt")!));
         Assert.All(attempts, a => Assert.Equal(server.SpanId, a.ParentSpanId));
-        var maxAttempts = traced.App.Services.GetRequiredService<IOptions<ProcessingOptions>>().Value.MaxAttempts;
+        var maxAttempts = traced.App.Services.GetRequiredService<IOptions<JobQueueOptions>>().Value.MaxAttempts;
         Assert.All(attempts, a => Assert.Equal(maxAttempts, a.GetTagItem("datastack.job.max_attempts")));
         Assert.Equal("retrying", attempts[0].GetTagItem("datastack.job.status"));
         Assert.Equal(ActivityStatusCode.Error, attempts[0].Status);
