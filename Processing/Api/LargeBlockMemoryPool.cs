@@ -8,11 +8,10 @@ namespace DataStack.Processing.Api;
 /// Kestrel's buffers in 64 KiB blocks instead of its own 4 KiB ones, so that one socket read can take up to 64 KiB.
 /// </summary>
 /// <remarks>
-/// <para>Kestrel reads a connection into the block its pool hands out, so with 4 KiB blocks a 70 MB upload body
-/// took about 18,000 reads, each after a zero-byte read that waits for data, and each a hand-off to the request
-/// that consumes it. Measured on a 1M-row <c>upload(df)</c>: 35,907 <c>recvfrom</c> and 38,851 <c>futex</c> calls;
-/// with this pool 2,336 and 1,653, and Processing's CPU per upload 57–100 ms (about a fifth) lower, on the core
-/// the database's COPY shares. Kestrel takes its pool from <see cref="IMemoryPoolFactory{T}"/> in the container
+/// <para>Kestrel reads a connection into the block its pool hands out, so with 4 KiB blocks a large upload body
+/// takes thousands of reads, each after a zero-byte read that waits for data, and each a hand-off to the request
+/// that consumes it, on the core the database's COPY shares (the system calls and the CPU saved:
+/// docs/benchmarks.md, item 19). Kestrel takes its pool from <see cref="IMemoryPoolFactory{T}"/> in the container
 /// (.NET 10); no library offers a larger block, hence this class.</para>
 /// <para>Memory: a connection holds a block only while data waits in it (Kestrel waits for data before it asks
 /// for one); at most <see cref="MaxFreeBlocks"/> returned blocks are kept, the rest go to the garbage collector.

@@ -5,7 +5,7 @@ namespace DataStack.Processing.Jobs;
 /// success at once, in its own trace; jobs that end while a write is in flight queue up, and the first of
 /// them is handed the lead when that write returns: it writes them (up to <see cref="MaxBatch"/>) in a single
 /// <c>UPDATE … FROM unnest(…)</c> (that statement's span belongs to the job that led it). An idle queue pays
-/// one round trip per job, as before; a busy one pays one per batch. Each job still learns whether its own
+/// one round trip per job; a busy one pays one per batch. Each job still learns whether its own
 /// success was recorded. A statement carries at most <see cref="MaxBatch"/> successes, so its locks are held
 /// briefly however far behind the writes are; <see cref="Backlog"/> lets the runner stop claiming meanwhile.
 /// </summary>

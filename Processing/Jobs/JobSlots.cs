@@ -8,9 +8,8 @@ namespace DataStack.Processing.Jobs;
 /// <see cref="ClaimBatch"/>); those not yet running wait here (leased, status <c>running</c> in the table) and
 /// start as slots free up, so for short jobs one claim statement and one completion statement
 /// (<see cref="JobCompletionWriter"/>'s group commit) serve many jobs even at four slots. Refilling only once the local queue is
-/// used up is graphile-worker's local queue; it made claims of 64 where refilling at half made claims of 34, and
-/// at the default 4 slots the drain of two replicas went from 0.62-0.78× to 0.96-0.98× of 32 slots', since
-/// PostgreSQL's cost is mostly per statement. For long jobs (or while one has run longer than
+/// used up (graphile-worker's local queue) makes every claim a full one, and PostgreSQL's cost is mostly per
+/// statement (docs/benchmarks.md, item 16). For long jobs (or while one has run longer than
 /// <see cref="LongJob"/>) a claim takes only what the free slots can start, so no replica sits on work another
 /// could run. A job waits here at most <see cref="MaxWait"/>; the runner returns older ones to the queue. The
 /// average falls fast and rises slowly, so a job delayed by a busy machine does not switch claiming ahead off.

@@ -140,7 +140,7 @@ public sealed partial class JobStore
     /// </summary>
     // The rows are found through a join with the id list, not "id = ANY(list)": a row another statement has just
     // updated is re-checked (EvalPlanQual), and re-checking "= ANY" compares it with the whole list, n² comparisons
-    // for a batch of n (docs/benchmarks.md, item 13). Nor is "status = 'running'" in here (the UPDATE checks it):
+    // for a batch of n (docs/benchmarks.md, item 17). Nor is "status = 'running'" in here (the UPDATE checks it):
     // with it, statistics taken while nearly every job had ended (the usual state) made the planner read the partial
     // index jobs_running_lease_idx, dead entries and all, instead of the key.
     private static string LockHeldInIdOrder(string ids) =>

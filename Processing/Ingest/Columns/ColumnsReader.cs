@@ -55,8 +55,8 @@ public sealed class ColumnsReader : IDisposable
     /// <summary>
     /// The XXH128 of every byte read so far, as <c>xxh128:{hex}</c>. Not SHA-256 as for a file: nobody can recompute
     /// a body's hash from outside (it is the wire format, not a file the user has), so it only has to tell
-    /// uploads apart, and SHA-256 cost Processing ≈ 50 ms of CPU per 73 MB upload (measured), ≈ 5 % of the
-    /// upload's time on 2 cores; XXH128 hashes at memory speed.
+    /// uploads apart; XXH128 hashes at memory speed, where SHA-256 was a visible share of an upload's CPU
+    /// (docs/benchmarks.md, item 13).
     /// </summary>
     public string Checksum => "xxh128:" + Convert.ToHexStringLower(_checksum.GetCurrentHash());
 

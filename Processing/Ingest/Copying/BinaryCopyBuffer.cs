@@ -36,8 +36,8 @@ public sealed class BinaryCopyBuffer
     /// Anything thrown before that cancels the COPY (CopyFail), so PostgreSQL discards it and the caller's
     /// transaction rolls back; the exception goes on. <paramref name="freeze"/> (only for a table created in the
     /// same transaction, which PostgreSQL requires) writes the rows frozen and their pages all-visible: the COPY
-    /// takes as long (measured: 428 ms against 420 ms for 1M rows), and the VACUUM autovacuum would soon run on
-    /// the new table has nothing left to do (1 ms against 77 ms, and no second write of every page).
+    /// takes as long, and the VACUUM autovacuum would soon run on the new table has nothing left to do, so no page is
+    /// written twice (docs/benchmarks.md, item 15).
     /// </summary>
     public static async Task CopyAsync(
         NpgsqlConnection connection,

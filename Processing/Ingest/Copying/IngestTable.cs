@@ -105,9 +105,9 @@ internal static class IngestTable
 
     /// <summary>
     /// Gives the staging table the dataset's name; readers wait only for this moment. An old table is renamed
-    /// aside, not dropped: a DROP's files are unlinked during COMMIT (15–17 ms for a 1M-row table, measured), and
-    /// the job's commit is what its caller waits for. Returns the old table's new name, to drop after the commit
-    /// (the <see cref="StagedTableSweeper"/> drops any that a crash left behind), or null.
+    /// aside, not dropped: a DROP's files are unlinked during COMMIT (docs/benchmarks.md, item 12), and the job's
+    /// commit is what its caller waits for. Returns the old table's new name, to drop after the commit (the ingest's
+    /// <c>StagedTableSweeper</c> drops any that a crash left behind), or null.
     /// </summary>
     public static async Task<string?> SwapInAsync(
         NpgsqlConnection connection, string name, string stagingTable, Guid jobId, CancellationToken cancellationToken)
