@@ -64,8 +64,8 @@ function readOptions() {
 }
 
 // One JSON object on stdout, keys in the documented order; every string in it redacted.
-function printResult({ resources, trace, traces, console, unauthenticated, screenshots, error }) {
-  const ordered = { resources, trace, traces, console, unauthenticated, reloads, screenshots, error };
+function printResult({ resources, trace, traces, console, unauthenticated, screenshots, secretsShown, error }) {
+  const ordered = { resources, trace, traces, console, unauthenticated, reloads, screenshots, secretsShown, error };
   const json = JSON.stringify(ordered, (_, value) => (typeof value === 'string' ? redact(value) : value), 2);
   process.stdout.write(`${json}\n`);
 }
@@ -89,11 +89,19 @@ async function main() {
   }, options.timeoutMs + 30_000);
   watchdog.unref();
 
-  const result = { resources: {}, screenshots: [] };
+  const result = { resources: {}, screenshots: [], secretsShown: [] };
+  // Secrets the caller passes (DASHBOARD_CHECK_SECRETS, one per line) are looked for in the text of every page as it
+  // is rendered, before anything is redacted; "secretsShown" names the screenshots whose page showed one (never the
+  // value). The output itself is redacted, so a scan of it could never find anything.
+  const secrets = (process.env.DASHBOARD_CHECK_SECRETS ?? '').split('\n').filter((s) => s.length >= 8);
   const shot = async (page, name) => {
     const file = path.join(options.out, name);
     await page.screenshot({ path: file, fullPage: false, timeout: 15_000 });
     result.screenshots.push(file);
+    const text = await page.evaluate(() => document.body.innerText);
+    if (secrets.some((secret) => text.includes(secret))) {
+      result.secretsShown.push(name);
+    }
     return file;
   };
 
