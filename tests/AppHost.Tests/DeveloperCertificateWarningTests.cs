@@ -23,14 +23,15 @@ public sealed class DeveloperCertificateWarningTests
     public async Task WithoutATrustedCertificateTheConsoleSaysInOneLineThatNotebookTracesWillNotArriveAndWhatToRun()
     {
         // Arrange
-        var logger = new RecordingLogger();
-        var warning = new DeveloperCertificateWarning(new CertificatesAsOnAnUntrustedMachine([], latestIsUntrusted: true), logger);
+        using var console = new RecordingLoggerProvider();
+        using var loggers = new LoggerFactory([console]);
+        var warning = new DeveloperCertificateWarning(new CertificatesAsOnAnUntrustedMachine([], latestIsUntrusted: true), loggers.CreateLogger<DeveloperCertificateWarning>());
 
         // Act
         await warning.StartAsync(CancellationToken.None);
 
         // Assert
-        var (level, message) = Assert.Single(logger.Entries);
+        var (level, message) = Assert.Single(console.Entries);
         Assert.Equal(LogLevel.Warning, level);
         Assert.DoesNotContain('\n', message);
         Assert.Contains("notebook's traces will not reach the dashboard", message, StringComparison.Ordinal);
@@ -43,14 +44,15 @@ public sealed class DeveloperCertificateWarningTests
     {
         // Arrange
         using var certificate = DevelopmentLikeCertificate();
-        var logger = new RecordingLogger();
-        var warning = new DeveloperCertificateWarning(new CertificatesAsOnAnUntrustedMachine([certificate], latestIsUntrusted: false), logger);
+        using var console = new RecordingLoggerProvider();
+        using var loggers = new LoggerFactory([console]);
+        var warning = new DeveloperCertificateWarning(new CertificatesAsOnAnUntrustedMachine([certificate], latestIsUntrusted: false), loggers.CreateLogger<DeveloperCertificateWarning>());
 
         // Act
         await warning.StartAsync(CancellationToken.None);
 
         // Assert
-        Assert.Empty(logger.Entries);
+        Assert.Empty(console.Entries);
     }
 
     [Fact]
@@ -90,18 +92,5 @@ public sealed class DeveloperCertificateWarningTests
         public bool UseForHttps => !trusted.IsEmpty;
 
         public bool LatestCertificateIsUntrusted => latestIsUntrusted;
-    }
-
-    private sealed class RecordingLogger : ILogger<DeveloperCertificateWarning>
-    {
-        public List<(LogLevel Level, string Message)> Entries { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Add((logLevel, formatter(state, exception)));
     }
 }
