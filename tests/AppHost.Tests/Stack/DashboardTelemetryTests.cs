@@ -46,21 +46,6 @@ public sealed class DashboardTelemetryTests(StackFixture stack, ITestOutputHelpe
     }
 
     [DockerFact]
-    public async Task ConsoleLogsOfPostgresProcessingAndJupyterReachTheDashboard()
-    {
-        // Arrange
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-
-        // Act
-        var logs = await stack.GetConsoleLogsAsync(cts.Token);
-
-        // Assert
-        Assert.Contains(logs["postgres"], line => line.Contains("database system is ready to accept connections", StringComparison.Ordinal));
-        Assert.Contains(logs["processing"], line => line.Contains("Now listening on", StringComparison.Ordinal) || line.Contains("Application started", StringComparison.Ordinal));
-        Assert.Contains(logs["jupyter"], line => line.Contains("Jupyter Server", StringComparison.Ordinal));
-    }
-
-    [DockerFact]
     public async Task ProcessingStructuredLogsReachTheDashboard()
     {
         // Arrange
