@@ -200,57 +200,53 @@ def test_status_says_the_exports_succeed_once_a_batch_arrived(otel, capsys):
     assert "exports succeeding (1 batches)" in tracing.status()
 
 
-def test_an_untrusted_certificate_shows_in_status_and_once_under_the_next_cell(otel, monkeypatch, capsys, tmp_path):
+@pytest.fixture
+def tls_receiver(otel, monkeypatch, tmp_path):
+    """An OTLP/gRPC receiver over TLS with a self-signed certificate, as the dashboard serves; the SDK is pointed at it."""
+    from otlp import OtlpGrpcReceiver, make_certificate
+
+    certificate = make_certificate(tmp_path)
+    receiver = OtlpGrpcReceiver(certificate)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    receiver.certificate = certificate[0]
+    yield receiver
+    receiver.close()
+
+
+def test_an_untrusted_certificate_shows_in_status_and_once_under_the_next_cell(tls_receiver, monkeypatch, capsys):
     """gRPC over TLS to an endpoint whose certificate is not trusted: status() says exports fail and why."""
-    from otlp import OtlpGrpcReceiver, make_certificate
-
     from datastack import tracing
 
-    certificate = make_certificate(tmp_path)
-    receiver = OtlpGrpcReceiver(certificate)
-    try:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2")  # the exporter's retries stop after 2 s
-        shell, _ = load(capsys)
-        shell.run_cell("x = 1")
-        tracing.flush()
-        wait_for(lambda: "exports failing" in tracing.status(), "the failed export")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2")  # the exporter's retries stop after 2 s
+    shell, _ = load(capsys)
+    shell.run_cell("x = 1")
+    tracing.flush()
+    wait_for(lambda: "exports failing" in tracing.status(), "the failed export")
 
-        status = tracing.status()
-        assert status.startswith("tracing on, every cell is a span")
-        assert "exports failing since" in status and "certificate verify failed" in status
-        assert "see README, 'The developer certificate'" in status and "Ssl handshake failed" in status
-        assert receiver.spans == []
-        capsys.readouterr()
-        shell.run_cell("y = 2")
-        shell.run_cell("z = 3")
-        err = capsys.readouterr().err
-        assert err.count("spans are not reaching the dashboard: certificate verify failed") == 1
-    finally:
-        receiver.close()
+    status = tracing.status()
+    assert status.startswith("tracing on, every cell is a span")
+    assert "exports failing since" in status and "certificate verify failed" in status
+    assert "see README, 'The developer certificate'" in status and "Ssl handshake failed" in status
+    assert tls_receiver.spans == []
+    capsys.readouterr()
+    shell.run_cell("y = 2")
+    shell.run_cell("z = 3")
+    err = capsys.readouterr().err
+    assert err.count("spans are not reaching the dashboard: certificate verify failed") == 1
 
 
-def test_a_trusted_certificate_lets_the_spans_through_over_tls(otel, monkeypatch, capsys, tmp_path):
+def test_a_trusted_certificate_lets_the_spans_through_over_tls(tls_receiver, monkeypatch, capsys):
     """The same endpoint with its certificate in OTEL_EXPORTER_OTLP_CERTIFICATE (what Aspire sets): spans arrive."""
-    from otlp import OtlpGrpcReceiver, make_certificate
-
     from datastack import tracing
 
-    certificate = make_certificate(tmp_path)
-    receiver = OtlpGrpcReceiver(certificate)
-    try:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(certificate[0]))
-        shell, _ = load(capsys)
-        shell.run_cell("over_tls = 1")
-        assert tracing.flush() is True, tracing.status()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(tls_receiver.certificate))
+    shell, _ = load(capsys)
+    shell.run_cell("over_tls = 1")
+    assert tracing.flush() is True, tracing.status()
 
-        assert [s.attributes.get("jupyter.cell.code") for s in receiver.spans] == ["over_tls = 1"]
-        assert "exports succeeding" in tracing.status()
-    finally:
-        receiver.close()
+    assert [s.attributes.get("jupyter.cell.code") for s in tls_receiver.spans] == ["over_tls = 1"]
+    assert "exports succeeding" in tracing.status()
 
 
 def test_an_endpoint_nobody_listens_on_shows_as_connection_refused(otel, monkeypatch, capsys):

@@ -157,5 +157,10 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
     {
         /// <summary>The span's status is ERROR (OTLP status code 2).</summary>
         public bool IsError { get; init; }
+
+        /// <summary>A database client span (Npgsql's, psycopg's).</summary>
+        public bool IsSql => Attributes.ContainsKey("db.system") || Attributes.ContainsKey("db.system.name");
+
+        public bool IsJobIngest => Name == "job ingest";
     }
 }

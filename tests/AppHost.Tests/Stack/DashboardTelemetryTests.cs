@@ -31,17 +31,17 @@ public sealed class DashboardTelemetryTests(StackFixture stack, ITestOutputHelpe
         // Act
         var requestTrace = await dashboard.WaitForSpansAsync(
             traceId,
-            spans => spans.Any(span => span.Name.StartsWith("PUT /datasets/", StringComparison.Ordinal)) && spans.Any(IsJobIngest),
+            spans => spans.Any(span => span.Name.StartsWith("PUT /datasets/", StringComparison.Ordinal)) && spans.Any(span => span.IsJobIngest),
             cts.Token);
-        var job = requestTrace.First(IsJobIngest);
-        var jobTrace = await dashboard.WaitForSpansAsync(job.TraceId, spans => spans.Any(IsSql), cts.Token);
+        var job = requestTrace.First(span => span.IsJobIngest);
+        var jobTrace = await dashboard.WaitForSpansAsync(job.TraceId, spans => spans.Any(span => span.IsSql), cts.Token);
 
         // Assert
         var put = requestTrace.First(span => span.Name.StartsWith("PUT /datasets/", StringComparison.Ordinal));
         Assert.Equal("processing", put.Service);
         Assert.Equal(put.TraceId, job.TraceId);
         Assert.Contains(job.Links, link => link.TraceId == put.TraceId);
-        Assert.Contains(jobTrace, span => IsSql(span) && span.Service == "processing");
+        Assert.Contains(jobTrace, span => span.IsSql && span.Service == "processing");
         output.WriteLine($"Trace {traceId}: {string.Join(" | ", requestTrace.Select(span => $"{span.Service}: {span.Name}"))}");
     }
 
@@ -59,7 +59,4 @@ public sealed class DashboardTelemetryTests(StackFixture stack, ITestOutputHelpe
         Assert.Contains("processing", services);
     }
 
-    private static bool IsJobIngest(DashboardTelemetry.Span span) => span.Name == "job ingest";
-
-    private static bool IsSql(DashboardTelemetry.Span span) => span.Attributes.ContainsKey("db.system") || span.Attributes.ContainsKey("db.system.name");
 }

@@ -39,26 +39,26 @@ public sealed class NotebookTraceTests(StackFixture stack, ITestOutputHelper out
             outputs[0].Contains("tracing on, every cell is a span", StringComparison.Ordinal),
             $"The kernel does not trace its cells: {outputs[0]} (the jupyter image needs the OpenTelemetry SDK: tests/images/build-standins.sh installs it from ../shared/wheelhouse)");
         var spans = await dashboard.WaitForAllSpansAsync(
-            all => cells.Select(CellKey).All(key => all.Any(span => IsCell(span, key))) && all.Any(span => span.Name == "job ingest"),
+            all => cells.Select(CellKey).All(key => all.Any(span => IsCell(span, key))) && all.Any(span => span.IsJobIngest),
             cts.Token);
 
         // Assert: the upload cell is the root of one waterfall: cell → requests' PUT → processing's PUT → job ingest → SQL.
         var upload = spans.Single(span => IsCell(span, CellKey(cells[1])));
         Assert.Equal("jupyter", upload.Service);
         Assert.Null(upload.ParentSpanId);
-        var trace = await dashboard.WaitForSpansAsync(upload.TraceId, t => t.Any(IsJobIngest) && t.Any(IsSql), cts.Token);
+        var trace = await dashboard.WaitForSpansAsync(upload.TraceId, t => t.Any(span => span.IsJobIngest) && t.Any(span => span.IsSql), cts.Token);
         var client = Assert.Single(trace, span => span.ParentSpanId == upload.SpanId && span.Attributes.GetValueOrDefault("http.method") == "PUT");
         Assert.Equal("jupyter", client.Service);
         var put = Assert.Single(trace, span => span.ParentSpanId == client.SpanId);
         Assert.Equal("processing", put.Service);
         Assert.StartsWith("PUT /datasets/", put.Name, StringComparison.Ordinal);
-        var job = Assert.Single(trace, span => IsJobIngest(span) && span.ParentSpanId == put.SpanId);
-        Assert.Contains(trace, span => IsSql(span) && span.Service == "processing" && Descends(trace, span, job));
+        var job = Assert.Single(trace, span => span.IsJobIngest && span.ParentSpanId == put.SpanId);
+        Assert.Contains(trace, span => span.IsSql && span.Service == "processing" && Descends(trace, span, job));
         output.WriteLine($"Trace {upload.TraceId}: {string.Join(" | ", trace.Select(span => $"{span.Service}: {span.Name}"))}");
 
         // ... the %%sql cell has psycopg's span under it ...
         var sql = spans.Single(span => IsCell(span, CellKey(cells[2])));
-        var sqlTrace = await dashboard.WaitForSpansAsync(sql.TraceId, t => t.Any(span => span.ParentSpanId == sql.SpanId && IsSql(span)), cts.Token);
+        var sqlTrace = await dashboard.WaitForSpansAsync(sql.TraceId, t => t.Any(span => span.ParentSpanId == sql.SpanId && span.IsSql), cts.Token);
         Assert.Contains(sqlTrace, span => span.ParentSpanId == sql.SpanId && span.Service == "jupyter" && span.Attributes.GetValueOrDefault("db.system") == "postgresql");
 
         // ... the failing cell is an error span, and neither its exception nor the password cell gives a secret away.
@@ -84,9 +84,6 @@ public sealed class NotebookTraceTests(StackFixture stack, ITestOutputHelper out
         span.Service == "jupyter" && span.Name.StartsWith("cell", StringComparison.Ordinal)
         && span.Attributes.GetValueOrDefault("jupyter.cell.code")?.Contains(key, StringComparison.Ordinal) == true;
 
-    private static bool IsJobIngest(DashboardTelemetry.Span span) => span.Name == "job ingest";
-
-    private static bool IsSql(DashboardTelemetry.Span span) => span.Attributes.ContainsKey("db.system") || span.Attributes.ContainsKey("db.system.name");
 
     private static bool Descends(List<DashboardTelemetry.Span> trace, DashboardTelemetry.Span span, DashboardTelemetry.Span ancestor)
     {
