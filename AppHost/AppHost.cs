@@ -10,6 +10,7 @@ var builder = DistributedApplication.CreateBuilder(args);
 if (builder.ExecutionContext.IsRunMode)
 {
     builder.Services.AddHostedService<StartupReporter>();
+    builder.Services.AddHostedService<DeveloperCertificateWarning>();
     builder.Services.Configure<ResourceNotificationServiceOptions>(options => options.DefaultWaitBehavior = WaitBehavior.StopOnResourceUnavailable);
 }
 

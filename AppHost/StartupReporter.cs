@@ -65,7 +65,8 @@ internal sealed partial class StartupReporter(
                 if (_reported.Add(resourceEvent.ResourceId))
                 {
                     var lines = await LastLinesAsync(resourceEvent.ResourceId, stoppingToken);
-                    Log.ResourceFailedToStart(logger, resourceEvent.Resource.Name, state, lines.Count == 0 ? "(it wrote no log)" : string.Join(Environment.NewLine, lines));
+                    var image = await ContainerImageProbe.DescribeUnavailableImageAsync(resourceEvent.Resource, stoppingToken);
+                    Log.ResourceFailedToStart(logger, resourceEvent.Resource.Name, state, image is null ? "" : $": {image}", lines.Count == 0 ? "(it wrote no log)" : string.Join(Environment.NewLine, lines));
                 }
             }
         }
@@ -100,7 +101,7 @@ internal sealed partial class StartupReporter(
         public static partial void AllHealthy(ILogger logger, int resourceCount, double seconds, string resourceNames);
 
         [LoggerMessage(EventId = 1, Level = LogLevel.Error,
-            Message = "Resource '{ResourceName}' is {State}. Its last log lines:\n{LogLines}\nA missing image? Check the Images:* and Jupyter:* settings (README, \"Images\"); is Docker running ('docker info')?")]
-        public static partial void ResourceFailedToStart(ILogger logger, string resourceName, string state, string logLines);
+            Message = "Resource '{ResourceName}' is {State}{ImageProblem}. Its last log lines:\n{LogLines}\nA missing image? Check the Images:* and Jupyter:* settings (README, \"Images\"); is Docker running ('docker info')?")]
+        public static partial void ResourceFailedToStart(ILogger logger, string resourceName, string state, string imageProblem, string logLines);
     }
 }

@@ -9,8 +9,8 @@ namespace DataStack.Bench;
 /// <list type="bullet">
 /// <item>drain rate — N jobs put in the queue by one batched INSERT, then timed from its commit to the last
 /// job's finish (database clock): what the replicas can run, free of HTTP submission cost;</item>
-/// <item>HTTP end to end — N jobs submitted by concurrent clients through <c>POST /jobs</c>, first submit to
-/// last finish (submission and running overlap and share the two cores);</item>
+/// <item>rate through <c>POST /jobs</c>, what clients get — N jobs submitted by concurrent clients through the API,
+/// first submit to last finish (submission and running overlap and share the two cores), against the same target;</item>
 /// <item>submit→start latency — jobs submitted one by one at a steady rate (so no queue builds up), from
 /// <c>created_at</c> to <c>started_at</c> in the jobs table.</item>
 /// </list>
@@ -101,7 +101,7 @@ public static class QueueBench
 
         var section = $"3 queue (noop, 2 replicas at {setting})";
         var drainMedian = Stats.Median(drain);
-        report.Add(section, $"drain rate: {options.QueueJobs:N0} jobs queued by one INSERT, commit → last finished", $"{drainMedian:F0} jobs/s", $"≥ {TargetRate:N0}/s", drainMedian >= TargetRate);
+        report.Add(section, $"drain rate: {options.QueueJobs:N0} jobs inserted by one SQL INSERT (not through the API), commit → last finished", $"{drainMedian:F0} jobs/s", $"≥ {TargetRate:N0}/s", drainMedian >= TargetRate);
         if (tuned is not null)
         {
             var tunedMedian = Stats.Median(tunedDrain);
@@ -115,13 +115,21 @@ public static class QueueBench
 
         var cpuPerJob = Stats.Median(processingCpu) + Stats.Median(postgresCpu);
         report.Add(section, "drain: CPU per job (both replicas / PostgreSQL, PostgreSQL's includes the INSERT)", $"{Stats.Median(processingCpu):F0} µs / {Stats.Median(postgresCpu):F0} µs → ceiling on {Environment.ProcessorCount} idle cores ≈ {Environment.ProcessorCount * 1e6 / cpuPerJob:F0} jobs/s");
-        report.Add(section, $"HTTP: {options.QueueJobs:N0} × POST /jobs from {HttpClients} clients, first submit → last finished", $"{Stats.Median(http):F0} jobs/s (submission alone {Stats.Median(submit):F0}/s)");
+        // What a client gets: every job through the API (authentication, validation, the INSERT and its NOTIFY, the
+        // 202), from concurrent clients over both replicas, while the same replicas run what was submitted.
+        var httpMedian = Stats.Median(http);
+        report.Add(
+            section,
+            $"rate through POST /jobs (what clients get): {options.QueueJobs:N0} jobs from {HttpClients} clients over both replicas, first submit → last finished",
+            $"{httpMedian:F0} jobs/s (submission alone {Stats.Median(submit):F0}/s)",
+            $"≥ {TargetRate:N0}/s",
+            httpMedian >= TargetRate);
         var p50Median = Stats.Median(p50);
         var p99Median = Stats.Median(p99);
         report.Add(section, $"submit→start p50, paced {options.PacedRate}/s × {options.PacedJobs:N0} (started_at − created_at)", Report.Ms(p50Median), $"≤ {TargetP50Ms} ms", p50Median <= TargetP50Ms);
         report.Add(section, $"submit→start p99, paced {options.PacedRate}/s", Report.Ms(p99Median), $"≤ {TargetP99Ms} ms", p99Median <= TargetP99Ms);
         report.Add(section, "POST /jobs client round trip p50, paced", Report.Ms(Stats.Median(clientMs)));
-        report.Note($"Queue replicas ran at {setting}{(options.QueueConcurrency is null ? " (Processing__WorkerConcurrency unset)" : "")}; the comparison pair at WorkerConcurrency {options.QueueTunedConcurrency}.");
+        report.Note($"Queue replicas ran at {setting}{(options.QueueConcurrency is null ? " (Processing__WorkerConcurrency unset)" : "")}{(tuned is null ? "; no comparison pair" : $"; the comparison pair at WorkerConcurrency {options.QueueTunedConcurrency}")}.");
         report.Note($"Queue rounds: drain {Join(drain, "F0")} jobs/s; tuned drain {Join(tunedDrain, "F0")} jobs/s; HTTP end to end {Join(http, "F0")} jobs/s; p50 {Join(p50, "F1")} ms.");
     }
 

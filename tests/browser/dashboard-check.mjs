@@ -5,7 +5,7 @@
 //
 // Usage: node tests/browser/dashboard-check.mjs --login-url <https://host:port/login?t=TOKEN> --out <dir>
 //          [--trace <substring of a trace name>]... [--resources postgres,analytics,processing,jupyter]
-//          [--console-resource jupyter] [--console-contains <text>] [--timeout-seconds 180]
+//          [--console-resource jupyter [--console-contains <text>]]... [--timeout-seconds 180]
 //          [--chromium /usr/bin/chromium]
 // Exit codes: 0 every check passed; 1 a check failed (stderr names the step, failure-<step>.png is saved); 2 usage.
 
@@ -24,7 +24,7 @@ const STEP_TIMEOUT_MS = { resources: 120_000, trace: 45_000, console: 30_000, un
 
 // ---------------------------------------------------------------------------------------------------------------
 const usage = 'usage: node dashboard-check.mjs --login-url <https://host:port/login?t=TOKEN> --out <dir> '
-  + '[--trace <name substring> ...] [--resources a,b,c] [--console-resource name] [--console-contains text] '
+  + '[--trace <name substring> ...] [--resources a,b,c] [--console-resource name [--console-contains text]] ... '
   + '[--timeout-seconds 180] '
   + '[--chromium /usr/bin/chromium]';
 
@@ -35,8 +35,8 @@ function readOptions() {
       out: { type: 'string' },
       trace: { type: 'string', multiple: true, default: [] },
       resources: { type: 'string', default: 'postgres,analytics,processing,jupyter' },
-      'console-resource': { type: 'string' },
-      'console-contains': { type: 'string' },
+      'console-resource': { type: 'string', multiple: true, default: [] },
+      'console-contains': { type: 'string', multiple: true, default: [] },
       'timeout-seconds': { type: 'string', default: '180' },
       chromium: { type: 'string', default: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' },
     },
@@ -56,16 +56,16 @@ function readOptions() {
     out: path.resolve(values.out),
     traces: values.trace,
     resources: values.resources.split(',').map((r) => r.trim()).filter(Boolean),
-    consoleResource: values['console-resource'],
-    consoleContains: values['console-contains'],
+    // --console-contains pairs with the --console-resource of the same position.
+    consoles: values['console-resource'].map((resource, i) => ({ resource, contains: values['console-contains'][i] })),
     timeoutMs: timeoutSeconds * 1000,
     chromium: values.chromium,
   };
 }
 
 // One JSON object on stdout, keys in the documented order; every string in it redacted.
-function printResult({ resources, trace, traces, console, unauthenticated, screenshots, error }) {
-  const ordered = { resources, trace, traces, console, unauthenticated, reloads, screenshots, error };
+function printResult({ resources, trace, traces, console, consoles, unauthenticated, screenshots, secretsShown, error }) {
+  const ordered = { resources, trace, traces, console, consoles, unauthenticated, reloads, screenshots, secretsShown, error };
   const json = JSON.stringify(ordered, (_, value) => (typeof value === 'string' ? redact(value) : value), 2);
   process.stdout.write(`${json}\n`);
 }
@@ -89,11 +89,19 @@ async function main() {
   }, options.timeoutMs + 30_000);
   watchdog.unref();
 
-  const result = { resources: {}, screenshots: [] };
+  const result = { resources: {}, screenshots: [], secretsShown: [] };
+  // Secrets the caller passes (DASHBOARD_CHECK_SECRETS, one per line) are looked for in the text of every page as it
+  // is rendered, before anything is redacted; "secretsShown" names the screenshots whose page showed one (never the
+  // value). The output itself is redacted, so a scan of it could never find anything.
+  const secrets = (process.env.DASHBOARD_CHECK_SECRETS ?? '').split('\n').filter((s) => s.length >= 8);
   const shot = async (page, name) => {
     const file = path.join(options.out, name);
     await page.screenshot({ path: file, fullPage: false, timeout: 15_000 });
     result.screenshots.push(file);
+    const text = await page.evaluate(() => document.body.innerText);
+    if (secrets.some((secret) => text.includes(secret))) {
+      result.secretsShown.push(name);
+    }
     return file;
   };
 
@@ -129,12 +137,14 @@ async function main() {
       await shot(page, index === 0 ? 'trace.png' : `trace-${index + 1}.png`);
     }
 
-    // (c) The console log of --console-resource shows lines (and one containing --console-contains).
-    if (options.consoleResource) {
+    // (c) The console log of each --console-resource shows lines (and one containing its --console-contains).
+    // "console" is the first one's result, "consoles" all of them.
+    for (const { resource, contains } of options.consoles) {
       step = 'console';
-      result.console = await readConsole(page, options.origin, options.consoleResource, options.consoleContains,
-        within(STEP_TIMEOUT_MS.console));
-      await shot(page, `console-${options.consoleResource}.png`);
+      const read = await readConsole(page, options.origin, resource, contains, within(STEP_TIMEOUT_MS.console));
+      result.console ??= read;
+      (result.consoles ??= []).push(read);
+      await shot(page, `console-${resource}.png`);
     }
 
     // (d) A browser without the token is sent to the login page and sees no resource data.

@@ -9,6 +9,13 @@
 #   mcr.microsoft.com/azurelinux/base/core:3.0 stands in for the base image of DCP's container tunnel (see below)
 #   datastack-standin/loadbalancer:bookworm    stands in for a cloud platform's load balancer (the deployment rehearsal)
 #
+# For machines with no image registry only: where a registry is reachable, use the real images. An image of one
+# of these names that was not built here (pulled from its registry, or built otherwise) is never replaced.
+#
+# The jupyter stand-in gets the OpenTelemetry SDK the real image installs from Jupyter/requirements.txt: the wheels
+# of ../shared/wheelhouse beside the checkout (or $DATASTACK_WHEELHOUSE; see its README), on trixie's grpcio and
+# protobuf. Without them it still builds, and says loudly that notebook tracing is off in it.
+#
 # Each image carries the label org.datastack.standin.recipe = a hash of its recipe (this script's build
 # function, the image's recipe function and the files in its folder); an image whose label matches is skipped,
 # so a second run takes seconds. FORCE=yes rebuilds everything. Usage: build-standins.sh [image-key ...]
@@ -21,6 +28,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 LABEL_RECIPE=org.datastack.standin.recipe
 LABEL_FOR=org.datastack.standin.for
+WHEELHOUSE="${DATASTACK_WHEELHOUSE:-$here/../../../shared/wheelhouse}"
 say() { printf 'build-standins: %s\n' "$*"; }
 fail() { printf 'build-standins: %s\n' "$*" >&2; exit 1; }
 
@@ -35,7 +43,8 @@ COMMON_OPTS=(
 )
 
 # --- Recipes: each sets SUITE, INCLUDE (packages), HOOKS (mmdebstrap --customize-hook values), CHANGES
-# (docker import --change values), FOR (what it stands in for) and DIR (its folder, hashed; may be empty).
+# (docker import --change values), FOR (what it stands in for) and DIR (its folder, hashed; may be empty); a recipe
+# may set INPUTS (anything else the image is made of, hashed too) and NOTE (said before it is built or skipped).
 
 recipe_debian() {
     IMAGE=datastack-standin/debian:bookworm
@@ -74,19 +83,35 @@ recipe_jupyter_base() {
     SUITE=trixie DIR="$here/jupyter-base"
     INCLUDE="jupyterlab jupyter-core jupyter-client python3-ipykernel python3-ipywidgets python3-pandas python3-psycopg python3-requests"
     INCLUDE+=" python3-tqdm python3-matplotlib python3-venv python3-pip python3-setuptools tini ca-certificates"
+    # What the OpenTelemetry wheels need at run time (../shared/wheelhouse/README.md): grpcio 1.51.1, protobuf 3.21.12.
+    INCLUDE+=" python3-grpcio python3-protobuf python3-googleapis-common-protos python3-wrapt python3-importlib-metadata"
+    INCLUDE+=" python3-typing-extensions python3-packaging"
+    local otel=none
+    if compgen -G "$WHEELHOUSE/opentelemetry_sdk-*.whl" >/dev/null; then
+        (cd "$WHEELHOUSE" && sha256sum --quiet -c SHA256SUMS) || fail "$WHEELHOUSE: the wheels do not match its SHA256SUMS"
+        otel="$(basename "$WHEELHOUSE"/opentelemetry_sdk-*.whl | cut -d- -f2)"
+        INPUTS="opentelemetry wheels: $(cat "$WHEELHOUSE/SHA256SUMS")"
+    else
+        INPUTS="opentelemetry wheels: none"
+        NOTE="WARNING: no OpenTelemetry wheels in $WHEELHOUSE: $IMAGE has no OpenTelemetry SDK, so notebook tracing is OFF in it (on CI the notebook-trace stack test fails). Put ../shared/wheelhouse beside the checkout, or set DATASTACK_WHEELHOUSE."
+    fi
     HOOKS=(
         # jupyterlab depends on ~540 node-* packages (about 900 MB) that only `jupyter lab build` uses; the
         # server serves the prebuilt /usr/share/jupyter/lab. Their files go after installation (excluding them
         # from unpacking breaks their postinst scripts); the packages stay registered, so apt stays consistent.
         'rm -rf "$1/usr/share/nodejs" "$1/usr/lib/nodejs"'
-        'mkdir -p "$1/tmp/standin"'
+        'mkdir -p "$1/tmp/standin/wheelhouse"'
         'sync-in "'"$DIR"'" /tmp/standin'
-        'chroot "$1" /bin/bash /tmp/standin/setup.sh'
     )
+    if [ "$otel" != none ]; then
+        HOOKS+=('sync-in "'"$WHEELHOUSE"'" /tmp/standin/wheelhouse')
+    fi
+    HOOKS+=('chroot "$1" /bin/bash /tmp/standin/setup.sh')
     CHANGES=(
         'ENV NB_USER=jovyan NB_UID=1000 NB_GID=100 CONDA_DIR=/opt/conda HOME=/home/jovyan SHELL=/bin/bash'
         'ENV LANG=C.UTF-8 LC_ALL=C.UTF-8 JUPYTER_PORT=8888 JUPYTER_PATH=/opt/conda/share/jupyter'
         'ENV PATH=/opt/conda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+        "LABEL org.datastack.standin.opentelemetry=$otel"
         'USER 1000'
         'WORKDIR /home/jovyan'
         'EXPOSE 8888'
@@ -129,6 +154,7 @@ recipe_hash() {
     {
         declare -f build_image "recipe_${key//-/_}"
         printf '%s\n' "${COMMON_OPTS[@]}"
+        [ -z "$INPUTS" ] || printf '%s\n' "$INPUTS"
         if [ -n "$DIR" ]; then
             (cd "$DIR" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
         fi
@@ -176,6 +202,17 @@ keys=("$@")
 total_start=$SECONDS
 for key in "${keys[@]}"; do
     declare -F "recipe_${key//-/_}" >/dev/null || fail "unknown image key '$key' (debian, postgres, jupyter-base, dcp-tunnel-base, loadbalancer)"
+    INPUTS="" NOTE=""
+    "recipe_${key//-/_}"
+    [ -z "$NOTE" ] || say "$NOTE"
+    if docker image inspect "$IMAGE" >/dev/null 2>&1 \
+        && { [ -z "$(docker image inspect -f "{{ index .Config.Labels \"$LABEL_FOR\" }}" "$IMAGE")" ] \
+             || [ "$(docker image inspect -f '{{ len .RepoDigests }}' "$IMAGE")" != 0 ]; }; then
+        # Pulled from its registry (it has a digest) or built otherwise: the real image, or someone else's. Replacing
+        # it with a Debian stand-in would shadow it on this machine for every program that uses the name.
+        say "WARNING: $IMAGE exists and is not a stand-in built here (pulled from a registry, or built otherwise): NOT replacing it. The stand-ins are for machines with no registry only; 'docker image rm $IMAGE' first to use the stand-in."
+        continue
+    fi
     build_image "$key"
 done
 say "done in $((SECONDS - total_start))s"

@@ -1,8 +1,12 @@
-"""Prerequisite checks: a missing dependency fails loudly with the Debian package to install, never skips."""
+"""Prerequisite checks: a missing dependency fails loudly with the Debian package to install, never skips
+silently. The OpenTelemetry SDK is the one exception off CI: it comes from ../shared/wheelhouse, which a
+developer's checkout may not have beside it, so its tests are skipped there with the reason (pytest -rs, and
+test.sh says so in one line); on CI (CI=true) they fail."""
 
 from __future__ import annotations
 
 import importlib
+import os
 
 import pytest
 
@@ -35,3 +39,39 @@ def need(*modules: str) -> None:
             f"missing Python modules {', '.join(missing)} for /usr/bin/python3: apt-get install -y {packages}",
             pytrace=False,
         )
+
+
+# What datastack.tracing imports, and what the tests' OTLP receivers decode with.
+OPENTELEMETRY_MODULES = (
+    "opentelemetry.sdk.trace",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+    "opentelemetry.instrumentation.requests",
+    "opentelemetry.instrumentation.psycopg",
+    "opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc",
+)
+
+
+def opentelemetry_missing() -> str | None:
+    """Why the OpenTelemetry SDK cannot be imported here, or None when it can."""
+    for name in OPENTELEMETRY_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            return f"{name}: {type(e).__name__}: {e}"
+    return None
+
+
+def need_opentelemetry() -> None:
+    """The real SDK, or a failure on CI / a skip elsewhere that says how to install it."""
+    problem = opentelemetry_missing()
+    if problem is None:
+        return
+    message = (
+        f"the OpenTelemetry SDK cannot be imported ({problem}): run tests/python/install-opentelemetry.sh "
+        "(root; it installs the wheels of ../shared/wheelhouse and the Debian packages they need into "
+        "/opt/datastack/opentelemetry, or $DATASTACK_OTEL_SDK)"
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)

@@ -7,6 +7,7 @@ import glob
 import os
 import pathlib
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -23,19 +24,22 @@ import pytest
 DATABASE = "analytics"
 ROLE = "datastack"
 
-# The variables Aspire injects into the jupyter container (docs/apphost.md, "What each part receives").
-JUPYTER_CONTRACT = (
-    "ConnectionStrings__analytics",
-    "ANALYTICS_URI",
-    "ANALYTICS_HOST",
-    "ANALYTICS_PORT",
-    "ANALYTICS_USERNAME",
-    "ANALYTICS_PASSWORD",
-    "ANALYTICS_DATABASENAME",
-    "services__processing__http__0",
-    "PROCESSING_HTTP",
-    "DATASTACK_API_KEY",
-)
+# What the jupyter container receives and this harness does not set, on purpose: there is no Jupyter server
+# here (JUPYTER_TOKEN), and telemetry and certificate trust are each test's own business.
+NOT_SET_HERE = {"JUPYTER_TOKEN", "OTEL_*", "OTEL_EXPORTER_OTLP_CERTIFICATE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"}
+
+
+def documented_jupyter_contract(repo: pathlib.Path) -> set[str]:
+    """The variables docs/apphost.md says the AppHost injects into jupyter ("What each part receives").
+
+    The stack test (AppHost.Tests, NotebookAcrossContainersTests) checks the same row against the real
+    container's environment, so the harness, the documentation and the AppHost cannot drift apart.
+    """
+    text = (repo / "docs" / "apphost.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| jupyter | `")]
+    if len(rows) != 1:
+        pytest.fail("docs/apphost.md has no single '| jupyter | `…` |' row in 'What each part receives'", pytrace=False)
+    return set(re.findall(r"`([^`]+)`", rows[0]))
 
 
 def free_port() -> int:
@@ -267,7 +271,10 @@ class LiveStack:
 
     def _apply_env(self) -> None:
         env = self.contract_env()
-        assert set(env) == set(JUPYTER_CONTRACT)
+        documented = documented_jupyter_contract(self.repo)
+        missing, extra = documented - NOT_SET_HERE - set(env), set(env) - documented
+        if missing or extra:
+            pytest.fail(f"the harness's environment differs from docs/apphost.md's jupyter row: missing {sorted(missing)}, not documented {sorted(extra)}", pytrace=False)
         # The image sets DATASTACK_DATA_DIR=/data; here it is the private copy Processing also uses.
         env["DATASTACK_DATA_DIR"] = str(self.data_dir)
         for key, value in env.items():

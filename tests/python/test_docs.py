@@ -114,3 +114,14 @@ def test_heading_anchors_follow_github():
     """Anchors drop code marks and punctuation and number repeats, as GitHub's do."""
     assert slug("Jupyter and the `datastack` package") == "jupyter-and-the-datastack-package"
     assert slug("Processing API (v1)") == "processing-api-v1"
+
+
+def test_ci_trusts_the_developer_certificate_exactly_as_the_readme_says_for_linux():
+    """The commands of the README's Linux row ("The developer certificate") are lines of .ci/run, in that order."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith("| Linux | ")]
+    commands = [c for c in re.findall(r"`([^`]+)`", row) if c.startswith(("export ", "dotnet "))]
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    assert commands == ['export SSL_CERT_DIR="$HOME/.aspnet/dev-certs/trust:/usr/lib/ssl/certs"', "dotnet dev-certs https --trust"]
+    positions = [ci.index(command) for command in commands]  # ValueError when CI does not run one of them
+    assert positions == sorted(positions)

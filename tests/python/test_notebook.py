@@ -2,6 +2,7 @@
 
 import pathlib
 import re
+import shutil
 
 from prereq import need
 
@@ -14,6 +15,7 @@ from nbclient.exceptions import CellExecutionError  # noqa: E402
 import pytest  # noqa: E402
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "Jupyter" / "notebooks"
+STARTUP = pathlib.Path(__file__).resolve().parents[2] / "Jupyter" / "startup" / "00-datastack.py"
 
 
 def run(path: pathlib.Path) -> nbformat.NotebookNode:
@@ -40,13 +42,50 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-def test_getting_started_notebook_runs_end_to_end(stack):
-    """01-getting-started.ipynb connects, uploads, profiles, transforms and plots without an error."""
-    notebook = run(NOTEBOOKS / "01-getting-started.ipynb")
+def test_getting_started_notebook_runs_end_to_end_and_every_cell_is_a_span(stack, monkeypatch, tmp_path):
+    """01-getting-started.ipynb connects, uploads, profiles, transforms and plots; its kernel exports a span per cell."""
+    from prereq import need_opentelemetry
+
+    need_opentelemetry()
+    from otlp import OtlpHttpReceiver
+
+    receiver = OtlpHttpReceiver()
+    try:
+        # The kernel inherits these, as the container's kernels inherit what Aspire sets (there over gRPC + TLS).
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        monkeypatch.setenv("OTEL_SERVICE_NAME", "jupyter")
+        monkeypatch.setenv("DATASTACK_TRACE_CELL_CODE", "on")
+        # The image's IPython startup file, where the image has it: the extension is loaded before the first cell.
+        startup = tmp_path / "ipython" / "profile_default" / "startup"
+        startup.mkdir(parents=True)
+        shutil.copy(STARTUP, startup / STARTUP.name)
+        monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+        notebook = run(NOTEBOOKS / "01-getting-started.ipynb")  # the kernel flushes its spans when it exits
+        spans = receiver.spans
+    finally:
+        receiver.close()
+
     text = outputs_text(notebook)
-    assert "datastack: tracing" in text
+    assert "tracing on, every cell is a span" in text, text[:2000]
     assert any(o.get("data", {}).get("image/png") for c in notebook.cells for o in c.get("outputs", [])), "no plot was drawn"
     assert stack.processing.api_key not in text and stack.postgres.password not in text
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    # A cell's span is found by the start of its code (bookworm's ipykernel does not pass the cell id on).
+    cell_spans = [s for s in spans if s.name.startswith("cell ")]
+    cells = {c.id: next((s for s in cell_spans if s.attributes.get("jupyter.cell.code", "")[:40] == c.source.strip()[:40]), None) for c in code_cells}
+    assert len(cell_spans) == len(code_cells) and None not in cells.values(), f"cell spans: {[s.attributes.get('jupyter.cell.code', '')[:40] for s in cell_spans]}"
+    assert {s.service for s in cell_spans} == {"jupyter"} and len({s.trace_id for s in cell_spans}) == len(cell_spans)
+    by_parent: dict[str, list] = {}
+    for span in spans:
+        by_parent.setdefault(span.parent_span_id, []).append(span)
+    upload_cell = next(c for c in code_cells if "client.upload(data_dir" in c.source)
+    under_upload = by_parent.get(cells[upload_cell.id].span_id, [])
+    assert any(s.kind == "SPAN_KIND_CLIENT" and s.attributes.get("http.method") == "PUT" for s in under_upload), [s.name for s in under_upload]
+    sql_cell = next(c for c in code_cells if c.source.startswith("%%sql"))
+    assert any(s.attributes.get("db.system") == "postgresql" for s in by_parent.get(cells[sql_cell.id].span_id, []))
+    exported = repr([(s.attributes, s.status_message, s.events) for s in spans])
+    assert stack.processing.api_key not in exported and stack.postgres.password not in exported
 
 
 def test_committed_notebooks_have_no_outputs():

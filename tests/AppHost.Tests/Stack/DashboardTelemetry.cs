@@ -44,6 +44,18 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
             : [];
     }
 
+    /// <summary>Every span the dashboard holds (up to 5,000), flattened as in <see cref="GetSpansAsync"/>.</summary>
+    public async Task<List<Span>> GetAllSpansAsync(CancellationToken cancellationToken)
+    {
+        using var document = await http.GetFromJsonAsync<JsonDocument>("/api/telemetry/spans?limit=5000", cancellationToken)
+            ?? throw new InvalidOperationException("The dashboard answered no JSON.");
+        return [.. ReadSpans(document.RootElement.GetProperty("data"))];
+    }
+
+    /// <summary>One trace as the dashboard's API answers it (OTLP JSON), for scans of everything it holds.</summary>
+    public Task<string> GetTraceJsonAsync(string traceId, CancellationToken cancellationToken) =>
+        http.GetStringAsync($"/api/telemetry/spans?traceId={traceId}&limit=1000", cancellationToken);
+
     public Task<string> GetLogsJsonAsync(CancellationToken cancellationToken) =>
         http.GetStringAsync("/api/telemetry/logs?limit=10000", cancellationToken);
 
@@ -58,6 +70,21 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
         while (true)
         {
             var spans = await GetSpansAsync(traceId, cancellationToken);
+            if (condition(spans))
+            {
+                return spans;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+    }
+
+    /// <summary>Asks again until <paramref name="condition"/> holds over every span the dashboard holds.</summary>
+    public async Task<List<Span>> WaitForAllSpansAsync(Func<List<Span>, bool> condition, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var spans = await GetAllSpansAsync(cancellationToken);
             if (condition(spans))
             {
                 return spans;
@@ -90,10 +117,14 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
                         service,
                         span.GetProperty("traceId").GetString()!,
                         span.GetProperty("spanId").GetString()!,
-                        span.TryGetProperty("parentSpanId", out var parent) ? parent.GetString() : null,
+                        span.TryGetProperty("parentSpanId", out var parent) && parent.GetString() is { Length: > 0 } parentId ? parentId : null,
                         span.GetProperty("name").GetString()!,
                         Attributes(span),
-                        links);
+                        links)
+                    {
+                        IsError = span.TryGetProperty("status", out var status) && status.TryGetProperty("code", out var code)
+                            && (code.ValueKind == JsonValueKind.Number ? code.GetInt32() == 2 : code.GetString() == "STATUS_CODE_ERROR"),
+                    };
                 }
             }
         }
@@ -122,5 +153,14 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
         string? ParentSpanId,
         string Name,
         Dictionary<string, string?> Attributes,
-        List<(string TraceId, string SpanId)> Links);
+        List<(string TraceId, string SpanId)> Links)
+    {
+        /// <summary>The span's status is ERROR (OTLP status code 2).</summary>
+        public bool IsError { get; init; }
+
+        /// <summary>A database client span (Npgsql's, psycopg's).</summary>
+        public bool IsSql => Attributes.ContainsKey("db.system") || Attributes.ContainsKey("db.system.name");
+
+        public bool IsJobIngest => Name == "job ingest";
+    }
 }

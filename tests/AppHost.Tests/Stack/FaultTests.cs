@@ -9,6 +9,7 @@ namespace DataStack.AppHost.Tests.Stack;
 /// Failures under the orchestrator: the database container dies, a Processing replica dies mid-job.
 /// </summary>
 [Collection(StackCollection.Name)]
+[StackOrder(StackOrderAttribute.Faults)]
 public sealed class FaultTests(StackFixture stack)
 {
     [DockerFact]

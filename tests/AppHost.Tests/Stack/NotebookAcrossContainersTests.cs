@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using DataStack.Testing;
 
 namespace DataStack.AppHost.Tests.Stack;
@@ -49,5 +50,25 @@ public sealed class NotebookAcrossContainersTests(StackFixture stack)
         Assert.Equal(500L, await Sql.ScalarAsync<long>(analytics, $"select n from datasets.{name}_by_city where city = 'Oslo'"));
         Assert.Equal("bigint", await Sql.ScalarAsync<string>(analytics, "select data_type from information_schema.columns where table_schema = 'datasets' and table_name = $1 and column_name = 'id'", name));
         Assert.True(await Sql.ScalarAsync<bool>(analytics, "select profile is not null from datastack.datasets where name = $1", name));
+    }
+
+    [DockerFact]
+    public async Task JupyterReceivesEveryVariableDocsAppHostMdListsForIt()
+    {
+        // Arrange: the row tests/python/stack.py also builds its harness from, so the two cannot drift apart.
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var doc = await File.ReadAllLinesAsync(Path.Combine(Projects.AppHost.ProjectPath, "..", "docs", "apphost.md"), cts.Token);
+        var documented = Regex.Matches(Assert.Single(doc, line => line.StartsWith("| jupyter | `", StringComparison.Ordinal)), "`([^`]+)`").Select(m => m.Groups[1].Value).ToList();
+
+        // Act
+        var container = await stack.GetContainerIdAsync("jupyter", cts.Token);
+        var names = (await CommandLine.RunAsync(ContainerRuntime.Executable, ["exec", container, "env"], TimeSpan.FromMinutes(1), cts.Token))
+            .Split('\n').Select(line => line.Split('=')[0]).ToHashSet();
+
+        // Assert
+        Assert.Contains("DATASTACK_API_KEY", documented);
+        Assert.All(documented, variable => Assert.True(
+            variable.EndsWith('*') ? names.Any(n => n.StartsWith(variable.TrimEnd('*'), StringComparison.Ordinal)) : names.Contains(variable),
+            $"docs/apphost.md lists {variable} for jupyter, but the container did not receive it"));
     }
 }

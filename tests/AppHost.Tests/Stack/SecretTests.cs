@@ -6,6 +6,7 @@ namespace DataStack.AppHost.Tests.Stack;
 /// The postgres password, the API key and the Jupyter token stay out of everything a person or a tool reads.
 /// </summary>
 [Collection(StackCollection.Name)]
+[StackOrder(StackOrderAttribute.Last)]
 public sealed class SecretTests(StackFixture stack)
 {
     [DockerFact]

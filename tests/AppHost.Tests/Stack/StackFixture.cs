@@ -8,10 +8,21 @@ namespace DataStack.AppHost.Tests.Stack;
 /// <summary>
 /// The whole stack, started once from the real AppHost with its dashboard: postgres and jupyter as containers
 /// (images from the <c>Images:*</c>/<c>Jupyter:*</c> settings, e.g. the local stand-ins on CI), two Processing
-/// replicas as processes. Secrets are fresh per run so that the tests can look for them in every output.
+/// replicas as processes (<see cref="DefaultStackFixture"/>: the shipped default). Secrets are fresh per run so
+/// that the tests can look for them in every output.
 /// </summary>
-public sealed class StackFixture : IAsyncLifetime
+public class StackFixture : IAsyncLifetime
 {
+    private readonly int? _replicas;
+
+    public StackFixture()
+        : this(replicas: 2)
+    {
+    }
+
+    /// <param name="replicas">Processing replicas; null leaves <c>Processing:Replicas</c> as <c>AppHost/appsettings.json</c> ships it.</param>
+    protected StackFixture(int? replicas) => _replicas = replicas;
+
     /// <summary>The resources of the wiring contract that must reach healthy.</summary>
     public static IReadOnlyList<string> ContractResources { get; } = ["postgres", "analytics", "processing", "jupyter"];
 
@@ -33,10 +44,16 @@ public sealed class StackFixture : IAsyncLifetime
 
     public string DashboardApiKey { get; } = NewSecret();
 
+    /// <summary>A password a notebook cell holds (NotebookTraceTests): it must reach the dashboard masked.</summary>
+    public string NotebookPassword { get; } = NewSecret();
+
     /// <summary>A data volume of this run only, removed at the end (a developer's own volume is never touched).</summary>
     public string VolumeName { get; } = $"datastack-test-{Guid.NewGuid():N}";
 
-    public IReadOnlyList<string> Secrets => [ApiKey, PostgresPassword, JupyterToken, DashboardApiKey];
+    public IReadOnlyList<string> Secrets => [ApiKey, PostgresPassword, JupyterToken, DashboardApiKey, NotebookPassword];
+
+    /// <summary>How many Processing replicas the AppHost was told to run.</summary>
+    public int ProcessingReplicas => App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ProjectResource>().Single(r => r.Name == "processing").GetReplicaCount();
 
     /// <summary>From <c>StartAsync</c> to every contract resource healthy.</summary>
     public TimeSpan TimeToHealthy { get; private set; }
@@ -62,10 +79,14 @@ public sealed class StackFixture : IAsyncLifetime
                 $"--Parameters:postgres-password={PostgresPassword}",
                 $"--Parameters:jupyter-token={JupyterToken}",
                 $"--AppHost:DashboardApiKey={DashboardApiKey}",
-                "--Processing:Replicas=2",
+                .. _replicas is { } replicas ? [$"--Processing:Replicas={replicas}"] : Array.Empty<string>(),
             ],
             cts.Token);
         UseOwnDataVolume(_builder);
+        // The dashboard's OTLP endpoint over https with the developer certificate, as `dotnet run --project AppHost`
+        // serves it (the testing builder would make it plain http): the notebook's spans then reach the dashboard only
+        // where the certificate is trusted as the README says, which is what NotebookTraceTests shows.
+        _builder.Configuration["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = "https://localhost:0";
 
         _app = await _builder.BuildAsync(cts.Token);
         _watch = WatchResourceIdsAsync(_app, _stopping.Token);
@@ -117,6 +138,26 @@ public sealed class StackFixture : IAsyncLifetime
     {
         var container = await GetContainerIdAsync("jupyter", cancellationToken);
         return await CommandLine.RunAsync(ContainerRuntime.Executable, ["exec", "-i", container, "python", "-"], TimeSpan.FromMinutes(5), cancellationToken, input: program);
+    }
+
+    /// <summary>
+    /// Runs a notebook (nbformat JSON) in the jupyter container as JupyterLab runs one: nbclient starts the container's
+    /// <c>python3</c> kernelspec as the notebook user, with the environment Aspire gave the container. Returns the
+    /// executed notebook; a failing cell does not stop it (its error is in its outputs).
+    /// </summary>
+    public async Task<string> RunNotebookInJupyterAsync(string notebook, CancellationToken cancellationToken)
+    {
+        var container = await GetContainerIdAsync("jupyter", cancellationToken);
+        var path = $"/tmp/datastack-test-{Guid.NewGuid():N}.ipynb";
+        const string Execute = """
+            import sys, nbclient, nbformat
+            notebook = nbformat.read(sys.argv[1], as_version=4)
+            nbclient.NotebookClient(notebook, kernel_name="python3", timeout=120, allow_errors=True).execute()
+            nbformat.write(notebook, sys.argv[1])
+            """;
+        await CommandLine.RunAsync(ContainerRuntime.Executable, ["exec", "-i", "-u", "jovyan", container, "sh", "-c", $"cat > {path}"], TimeSpan.FromMinutes(1), cancellationToken, input: notebook);
+        await CommandLine.RunAsync(ContainerRuntime.Executable, ["exec", "-u", "jovyan", "-w", "/home/jovyan/work", container, "python", "-c", Execute, path], TimeSpan.FromMinutes(4), cancellationToken);
+        return await CommandLine.RunAsync(ContainerRuntime.Executable, ["exec", container, "sh", "-c", $"cat {path} && rm {path}"], TimeSpan.FromMinutes(1), cancellationToken);
     }
 
     /// <summary>Every console log line the stack's resources have written so far.</summary>

@@ -24,6 +24,15 @@ cat >"$CONDA_DIR/share/jupyter/kernels/python3/kernel.json" <<JSON
 }
 JSON
 
+# The OpenTelemetry SDK the real image installs from Jupyter/requirements.txt, from the wheels build-standins.sh
+# copied in (none: the image has no SDK, and the datastack extension says tracing is off).
+if compgen -G "/tmp/standin/wheelhouse/*.whl" >/dev/null; then
+    "$CONDA_DIR/bin/python" -m pip install --quiet --no-index --no-deps --no-cache-dir --disable-pip-version-check \
+        /tmp/standin/wheelhouse/*.whl
+    "$CONDA_DIR/bin/python" -W ignore::RuntimeWarning -c \
+        'import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.grpc.trace_exporter, opentelemetry.exporter.otlp.proto.http.trace_exporter, opentelemetry.instrumentation.requests, opentelemetry.instrumentation.psycopg'
+fi
+
 install -m 0755 /tmp/standin/start.sh /tmp/standin/start-notebook.py /tmp/standin/fix-permissions /usr/local/bin/
 install -D -m 0644 /tmp/standin/jupyter_server_config.py /etc/jupyter/jupyter_server_config.py
 mkdir -p /usr/local/bin/start-notebook.d /usr/local/bin/before-notebook.d "/home/$NB_USER/work"

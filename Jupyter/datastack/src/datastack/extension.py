@@ -4,11 +4,15 @@ What a cell span carries: ``jupyter.cell.execution_count``, ``jupyter.cell.id``,
 ``jupyter.cell.code``, the first 200 characters of the cell with secrets masked (see ``redaction``);
 ``DATASTACK_TRACE_CELL_CODE=off`` (read at every cell, so ``%env`` works) leaves the code out. A failing
 cell's span is in ERROR with the exception, its message and traceback masked the same way.
+
+When the spans stop reaching the OTLP endpoint (an untrusted certificate, a stopped AppHost), the next cell
+says so once on its stderr, with the reason: otherwise the failure would only be in the kernel's log.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from typing import Any
 
@@ -85,6 +89,9 @@ class CellTracer:
                 span.record_exception(error, attributes={"exception.message": message, "exception.stacktrace": stacktrace})
                 span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {message}"[:500]))
         span.end()
+        failure = tracing.unreported_export_failure()
+        if failure is not None:
+            print(f"datastack: this notebook's spans are not reaching the dashboard: {failure}", file=sys.stderr)
 
 
 _state: dict[str, Any] = {}

@@ -1,1 +1,0 @@
-"""Test stand-in: namespace level of the OpenTelemetry package tree."""

@@ -1,1 +1,0 @@
-"""Test stand-in for opentelemetry.instrumentation (contrib 0.60b1)."""

@@ -1,1 +1,0 @@
-"""Test stand-in for opentelemetry.sdk (SDK 1.39.1)."""
