@@ -203,32 +203,15 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
     /// <summary>Waits (server side) through the load balancer until the job has ended.</summary>
     private async Task<JsonElement> WaitAsync(HttpClient http, Guid job, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        var last = "no answer";
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            try
-            {
-                using var response = await http.GetAsync($"/jobs/{job}/wait?timeout=30", cancellationToken);
-                last = $"{(int)response.StatusCode} from {Rehearsal.ServedBy(response)}";
-                if (response.IsSuccessStatusCode)
-                {
-                    var state = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
-                    if (state.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled")
-                    {
-                        return state;
-                    }
-                }
-            }
-            catch (HttpRequestException ex)
-            {
-                // A replica that died under the request: the next one goes to a live replica.
-                last = ex.Message;
-            }
+            return await JobsApi.WaitForEndAsync(http, job, TimeSpan.FromMinutes(2), cancellationToken);
         }
-
-        Assert.Fail($"Job {job} did not end within 2 minutes (last answer: {last}).\n{await rehearsal.DescribeAsync(cancellationToken)}");
-        return default;
+        catch (TimeoutException ex)
+        {
+            Assert.Fail($"{ex.Message}\n{await rehearsal.DescribeAsync(cancellationToken)}");
+            throw;
+        }
     }
 
     /// <summary>Polls until one of the uploads is copying rows in postgres (or all of them have already ended).</summary>

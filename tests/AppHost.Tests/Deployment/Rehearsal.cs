@@ -58,11 +58,9 @@ public sealed class Rehearsal : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (ContainerRuntime.Unavailability is { } reason)
+        if (ContainerRuntime.FixtureProblem is { } problem)
         {
-            _problem = ContainerRuntime.IsRequired
-                ? $"No container runtime answers, and this run requires one (CI=true or {ContainerRuntime.RequireVariable}=1): {reason} Install docker.io and start dockerd (.ci/run does both)."
-                : reason;
+            _problem = problem;
             return;
         }
 
