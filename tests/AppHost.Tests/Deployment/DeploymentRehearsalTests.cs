@@ -176,6 +176,56 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
         }
     }
 
+    [DockerFact]
+    public async Task APipelineRunsOnADeployedRunnerBuiltFromTheManifestAsAJobSubmittedThroughTheLoadBalancer()
+    {
+        // Arrange: the sample trips, uploaded as a user would.
+        rehearsal.Require();
+        using var cts = new CancellationTokenSource(TestTimeout);
+        using var http = rehearsal.CreateClient();
+        var trips = Name("trips");
+        var summary = Name("zone_summary");
+        var sample = Path.Combine(Projects.AppHost.ProjectPath, "..", "data", "samples", "trips.csv");
+        using (var content = new StreamContent(File.OpenRead(sample)))
+        {
+            content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+            using var upload = await http.PutAsync($"/datasets/{trips}?mode=replace", content, cts.Token);
+            Assert.Equal("succeeded", (await WaitAsync(http, await JobIdAsync(upload, cts.Token), cts.Token)).GetProperty("status").GetString());
+        }
+
+        // Act: the pipeline, as client.run("pipelines.daily:summary", ...) submits it.
+        using var submitted = await http.PostAsJsonAsync(
+            "/jobs",
+            new { kind = "python", args = new { entrypoint = "pipelines.daily:summary", parameters = new { day = "2024-01-05", source = trips, target = summary } } },
+            cts.Token);
+        Assert.True(submitted.StatusCode == HttpStatusCode.Accepted, await submitted.Content.ReadAsStringAsync(cts.Token));
+        var job = await WaitAsync(http, await JobIdAsync(submitted, cts.Token), cts.Token);
+
+        // Assert: it ran on a runner (python jobs go to runners only), read and wrote through the deployment's wiring.
+        Assert.True(job.GetProperty("status").GetString() == "succeeded", $"{job}\n{await rehearsal.DescribeAsync(cts.Token)}");
+        var result = job.GetProperty("result");
+        var dayTrips = await Sql.ScalarAsync<long>(
+            rehearsal.AnalyticsConnectionString, $"SELECT count(*) FROM datasets.\"{trips}\" WHERE pickup_at >= '2024-01-05' AND pickup_at < '2024-01-06'");
+        var zones = await Sql.ScalarAsync<long>(
+            rehearsal.AnalyticsConnectionString, $"SELECT count(DISTINCT coalesce(zone, '(none)')) FROM datasets.\"{trips}\" WHERE pickup_at >= '2024-01-05' AND pickup_at < '2024-01-06'");
+        Assert.Equal(dayTrips, result.GetProperty("trips").GetInt64());
+        Assert.Equal(zones, await CountAsync(summary, cts.Token));
+    }
+
+    [DockerFact]
+    public async Task TheRunnerImageRunsAsANonRootUser()
+    {
+        // Arrange
+        rehearsal.Require();
+        using var cts = new CancellationTokenSource(TestTimeout);
+
+        // Act
+        var user = await DockerSandbox.InspectImageAsync(rehearsal.RunnerImage, "{{.Config.User}}", cts.Token);
+
+        // Assert
+        Assert.False(string.IsNullOrWhiteSpace(user) || user.Split(':')[0] is "0" or "root", $"The runner image runs as '{user}'.");
+    }
+
     private static string Name(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 
     private static async Task<HttpResponseMessage> PutCsvAsync(HttpClient http, string name, int rows, CancellationToken cancellationToken)
