@@ -5,6 +5,7 @@ using DataStack.Processing.Datasets;
 using DataStack.Processing.Ingest;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Profiles;
+using DataStack.Processing.PythonJobs;
 using DataStack.Processing.Telemetry;
 using DataStack.Processing.Transforms;
 using DataStack.ServiceDefaults;
@@ -32,6 +33,7 @@ builder.Services.AddDatasets();
 builder.Services.AddIngest();
 builder.Services.AddProfiles();
 builder.Services.AddTransforms();
+builder.Services.AddPythonJobs();
 builder.Services.AddProcessingApi();
 
 await using var app = builder.Build();

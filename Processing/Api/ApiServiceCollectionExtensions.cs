@@ -50,12 +50,13 @@ public static class ApiServiceCollectionExtensions
         return app;
     }
 
-    /// <summary>The OpenAPI document (no key) and the routes of <c>/datasets</c> and <c>/jobs</c>.</summary>
+    /// <summary>The OpenAPI document (no key) and the routes of <c>/datasets</c>, <c>/jobs</c> and <c>/runners</c>.</summary>
     public static WebApplication MapProcessingApi(this WebApplication app)
     {
         app.MapOpenApi().AllowAnonymous();
         app.MapDatasetEndpoints();
         app.MapJobEndpoints();
+        app.MapRunnerEndpoints();
         return app;
     }
 

@@ -11,6 +11,9 @@ public static class JobEndpoints
     /// <summary>The longest a client may ask <c>/jobs/{id}/wait</c> to wait.</summary>
     public const int MaxWaitSeconds = 300;
 
+    /// <summary>The media type of a Jupyter notebook file.</summary>
+    public const string NotebookMediaType = "application/x-ipynb+json";
+
     public static RouteGroupBuilder MapJobEndpoints(this IEndpointRouteBuilder routes)
     {
         // Answers beyond the handlers' result types, for the OpenAPI document (401 and 503: ProcessingOpenApi).
@@ -22,6 +25,10 @@ public static class JobEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id:guid}/wait", WaitForJob).WithName("WaitForJob")
             .WithSummary("Returns as soon as the job has ended, or its current state at the timeout.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{id:guid}/notebook", GetJobNotebook).WithName("GetJobNotebook")
+            .WithSummary("The executed notebook of a job that ran one (a python job's result), as .ipynb JSON.")
+            .Produces(StatusCodes.Status200OK, typeof(object), NotebookMediaType)
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id:guid}/cancel", CancelJob).WithName("CancelJob").WithSummary("Cancel a queued or running job.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -114,6 +121,22 @@ public static class JobEndpoints
                 // Fall through: answer with the state at the deadline.
             }
         }
+    }
+
+    /// <summary>The notebook a job's result holds (<c>result.notebook</c>: what a runner reports for a notebook job).</summary>
+    public static async Task<Results<ContentHttpResult, ProblemHttpResult>> GetJobNotebook(Guid id, JobStore store, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(id, cancellationToken) is not { } job)
+        {
+            return Problems.JobNotFound(id);
+        }
+
+        return job.Result is { ValueKind: JsonValueKind.Object } result && result.TryGetProperty("notebook", out var notebook) && notebook.ValueKind == JsonValueKind.Object
+            ? TypedResults.Content(notebook.GetRawText(), NotebookMediaType)
+            : TypedResults.Problem(
+                statusCode: StatusCodes.Status404NotFound,
+                title: "No notebook",
+                detail: $"Job {id} has no executed notebook: it is not a notebook job, or it has not succeeded ({job.Status.ToString().ToLowerInvariant()}).");
     }
 
     public static async Task<Results<Ok<Job>, ProblemHttpResult>> CancelJob(Guid id, JobStore store, CancellationToken cancellationToken) =>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace DataStack.Processing.Jobs;
@@ -14,16 +13,8 @@ namespace DataStack.Processing.Jobs;
 /// attempts remain; the token is cancelled by a user's cancel, a shutdown (the job goes back to the queue) or a lost
 /// lease. Once the job has ended for good, <see cref="JobEndedAsync"/> is called.
 /// </remarks>
-public interface IJobHandler
+public interface IJobHandler : IJobKind
 {
-    string Kind { get; }
-
-    /// <summary>
-    /// Checks a job's arguments at submission, so bad ones get a 400 instead of a failed job.
-    /// Returns the problems by argument name; empty when the arguments are fine.
-    /// </summary>
-    IReadOnlyDictionary<string, string[]> Validate(JsonElement args);
-
     /// <summary>Runs the job. Returns its result (stored as JSON) or throws <see cref="JobFailedException"/>.</summary>
     Task<JsonNode?> ExecuteAsync(JobContext context, CancellationToken cancellationToken);
 

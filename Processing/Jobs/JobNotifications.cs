@@ -4,8 +4,8 @@ using Npgsql;
 namespace DataStack.Processing.Jobs;
 
 /// <summary>
-/// One LISTEN connection per replica for the queue's wake-ups: new work (<c>datastack_jobs</c>), finished
-/// jobs (<c>datastack_job_done</c>, one notification per statement carrying the ids it ended) and cancellation requests (<c>datastack_job_cancel</c>). When the
+/// One LISTEN connection per replica for the queue's wake-ups: new work (<c>datastack_jobs</c>, naming the queues it
+/// is in), finished jobs (<c>datastack_job_done</c>, one notification per statement carrying the ids it ended) and cancellation requests (<c>datastack_job_cancel</c>). When the
 /// connection drops it reconnects, and tells everyone to look again, since notifications may have been missed.
 /// </summary>
 public sealed partial class JobNotifications(NpgsqlDataSource dataSource, MigrationState migrations, ILogger<JobNotifications> logger)
@@ -16,10 +16,29 @@ public sealed partial class JobNotifications(NpgsqlDataSource dataSource, Migrat
     public const string CancelChannel = "datastack_job_cancel";
 
     private readonly Dictionary<Guid, DoneWaiter> _doneWaiters = [];
+    private readonly Dictionary<string, TaskCompletionSource> _queuedWaiters = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
-    /// <summary>Raised when jobs may be waiting to be claimed.</summary>
-    public event Action? JobsQueued;
+    /// <summary>Raised when jobs may be waiting to be claimed in a queue; null: in any queue (notifications may have been missed).</summary>
+    public event Action<string?>? JobsQueued;
+
+    /// <summary>
+    /// A task that completes the next time jobs may be waiting in <paramref name="queue"/> (or notifications may have
+    /// been missed). Take it before looking at the queue, so work queued in between still wakes the caller.
+    /// </summary>
+    public Task WhenQueued(string queue)
+    {
+        lock (_gate)
+        {
+            if (!_queuedWaiters.TryGetValue(queue, out var waiter))
+            {
+                waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _queuedWaiters[queue] = waiter;
+            }
+
+            return waiter.Task;
+        }
+    }
 
     /// <summary>Raised when cancellation of a running job was asked for.</summary>
     public event Action<Guid>? CancelRequested;
@@ -97,8 +116,15 @@ public sealed partial class JobNotifications(NpgsqlDataSource dataSource, Migrat
     {
         switch (e.Channel)
         {
+            case QueuedChannel when e.Payload.Length == 0:
+                WakeQueued(null);
+                break;
             case QueuedChannel:
-                JobsQueued?.Invoke();
+                foreach (var queue in e.Payload.Split(','))
+                {
+                    WakeQueued(queue);
+                }
+
                 break;
             case DoneChannel:
                 Complete(e.Payload);
@@ -109,9 +135,31 @@ public sealed partial class JobNotifications(NpgsqlDataSource dataSource, Migrat
         }
     }
 
+    /// <summary>Tells whoever claims from <paramref name="queue"/> (null: from any queue) to look again.</summary>
+    private void WakeQueued(string? queue)
+    {
+        JobsQueued?.Invoke(queue);
+        lock (_gate)
+        {
+            if (queue is null)
+            {
+                foreach (var waiter in _queuedWaiters.Values)
+                {
+                    waiter.TrySetResult();
+                }
+
+                _queuedWaiters.Clear();
+            }
+            else if (_queuedWaiters.Remove(queue, out var waiter))
+            {
+                waiter.TrySetResult();
+            }
+        }
+    }
+
     private void WakeEveryone()
     {
-        JobsQueued?.Invoke();
+        WakeQueued(null);
         lock (_gate)
         {
             foreach (var waiter in _doneWaiters.Values)

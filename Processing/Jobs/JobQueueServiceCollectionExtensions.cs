@@ -25,11 +25,21 @@ public static class JobQueueServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<JobNotifications>());
         services.AddSingleton<JobWorker>();
         services.AddHostedService(provider => provider.GetRequiredService<JobWorker>());
+        services.AddSingleton<RunnerLeases>();
         return services.AddJobHandler<NoopJobHandler>();
     }
 
-    /// <summary>Lets the queue run jobs of <typeparamref name="THandler"/>'s kind (on every replica that registers it).</summary>
+    /// <summary>Lets the queue accept and this service's workers run jobs of <typeparamref name="THandler"/>'s kind.</summary>
     public static IServiceCollection AddJobHandler<THandler>(this IServiceCollection services)
-        where THandler : class, IJobHandler =>
-        services.AddSingleton<IJobHandler, THandler>();
+        where THandler : class, IJobHandler
+    {
+        services.AddSingleton<THandler>();
+        services.AddSingleton<IJobHandler>(provider => provider.GetRequiredService<THandler>());
+        return services.AddSingleton<IJobKind>(provider => provider.GetRequiredService<THandler>());
+    }
+
+    /// <summary>Lets the queue accept jobs of <typeparamref name="TKind"/>'s kind, into its own queue, for runners to run.</summary>
+    public static IServiceCollection AddRunnerJobKind<TKind>(this IServiceCollection services)
+        where TKind : class, IJobKind =>
+        services.AddSingleton<IJobKind, TKind>();
 }

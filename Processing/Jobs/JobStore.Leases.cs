@@ -7,10 +7,10 @@ namespace DataStack.Processing.Jobs;
 public sealed partial class JobStore
 {
     /// <summary>
-    /// Claims up to <paramref name="max"/> queued jobs for <paramref name="owner"/>, oldest first.
+    /// Claims up to <paramref name="max"/> jobs of <paramref name="queue"/> for <paramref name="owner"/>, oldest first.
     /// <c>FOR UPDATE SKIP LOCKED</c>: concurrent claimers take disjoint sets without waiting on each other.
     /// </summary>
-    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string owner, int max, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(string queue, string owner, int max, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             """
@@ -22,17 +22,18 @@ public sealed partial class JobStore
                 lease_expires_at = now() + $3
             FROM (
                 SELECT id FROM datastack.jobs
-                WHERE status = 'queued' AND run_after <= now()
+                WHERE status = 'queued' AND queue = $4 AND run_after <= now()
                 ORDER BY created_at
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
             ) claimable
             WHERE j.id = claimable.id
-            RETURNING j.id, j.kind, j.args, j.attempts, j.max_attempts, j.trace_parent, j.trace_state, j.created_at
+            RETURNING j.id, j.kind, j.args, j.attempts, j.max_attempts, j.trace_parent, j.trace_state, j.created_at, j.timeout_seconds
             """);
         command.Parameters.Add(new() { Value = owner });
         command.Parameters.Add(new() { Value = max });
         command.Parameters.Add(new() { Value = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+        command.Parameters.Add(new() { Value = queue });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var claimed = new List<ClaimedJob>();
         while (await reader.ReadAsync(cancellationToken))
@@ -45,7 +46,8 @@ public sealed partial class JobStore
                 reader.GetInt32(4),
                 reader.IsDBNull(5) ? null : reader.GetString(5),
                 reader.IsDBNull(6) ? null : reader.GetString(6),
-                reader.GetFieldValue<DateTimeOffset>(7)));
+                reader.GetFieldValue<DateTimeOffset>(7),
+                reader.IsDBNull(8) ? null : reader.GetInt32(8)));
         }
 
         return claimed;

@@ -101,7 +101,7 @@ public sealed partial class JobStore
     }
 
     /// <summary>Ends a running job whose cancellation was asked for.</summary>
-    public async Task MarkCancelledAsync(Guid id, string owner, CancellationToken cancellationToken)
+    public async Task<bool> MarkCancelledAsync(Guid id, string owner, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
             """
@@ -110,7 +110,7 @@ public sealed partial class JobStore
             """);
         command.Parameters.Add(new() { Value = id });
         command.Parameters.Add(new() { Value = owner });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     /// <summary>

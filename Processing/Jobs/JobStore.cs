@@ -15,34 +15,30 @@ public sealed partial class JobStore(NpgsqlDataSource dataSource)
         "id, kind, status, attempts, created_at, started_at, finished_at, progress_rows, progress_bytes, args, result, error, trace_parent, idempotency_key";
 
     /// <summary>
-    /// Queues a job, or returns the one already queued under the same idempotency key (<c>Created</c> false).
-    /// The W3C context of the submitting request is stored so the job's span can link back to it.
+    /// Queues a job, or returns the one already queued under the same idempotency key (<c>Created</c> false), on the
+    /// caller's connection and inside its transaction, if one is open (null: a pooled one). The W3C context of the
+    /// submitting request is stored so the job's span can link back to it. <c>created_at</c> is the moment of the
+    /// INSERT, not the start of that transaction (a staged upload's began with its body), so submit→start stays what
+    /// it says.
     /// </summary>
     public async Task<(Job Job, bool Created)> SubmitAsync(
-        string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken) =>
-        await SubmitAsync(null, kind, args, idempotencyKey, maxAttempts, submitter, cancellationToken);
-
-    /// <summary>
-    /// As above, on the caller's connection and inside its transaction, if one is open (null: a pooled one).
-    /// <c>created_at</c> is the moment of the INSERT, not the start of that transaction (a staged upload's began
-    /// with its body), so submit→start stays what it says.
-    /// </summary>
-    public async Task<(Job Job, bool Created)> SubmitAsync(
-        NpgsqlConnection? connection, string kind, JsonElement args, string? idempotencyKey, int maxAttempts, ActivityContext submitter, CancellationToken cancellationToken)
+        NpgsqlConnection? connection, NewJob job, ActivityContext submitter, CancellationToken cancellationToken)
     {
         NpgsqlCommand Command(string sql) => connection is null ? dataSource.CreateCommand(sql) : new NpgsqlCommand(sql, connection);
         await using var command = Command(
             $"""
-            INSERT INTO datastack.jobs (id, kind, args, idempotency_key, max_attempts, trace_parent, trace_state, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp())
+            INSERT INTO datastack.jobs (id, kind, queue, args, idempotency_key, max_attempts, timeout_seconds, trace_parent, trace_state, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, clock_timestamp())
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING {SelectColumns}
             """);
         command.Parameters.Add(new() { Value = Guid.CreateVersion7() });
-        command.Parameters.Add(new() { Value = kind });
-        command.Parameters.Add(new() { Value = args.ValueKind == JsonValueKind.Undefined ? "{}" : args.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
-        command.Parameters.Add(new() { Value = (object?)idempotencyKey ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = maxAttempts });
+        command.Parameters.Add(new() { Value = job.Kind });
+        command.Parameters.Add(new() { Value = job.Queue });
+        command.Parameters.Add(new() { Value = job.Args.ValueKind == JsonValueKind.Undefined ? "{}" : job.Args.GetRawText(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new() { Value = (object?)job.IdempotencyKey ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new() { Value = job.MaxAttempts });
+        command.Parameters.Add(new() { Value = job.TimeoutSeconds.HasValue ? job.TimeoutSeconds.Value : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
         command.Parameters.Add(new() { Value = submitter == default ? DBNull.Value : ToTraceParent(submitter), NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new() { Value = (object?)submitter.TraceState ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -55,7 +51,7 @@ public sealed partial class JobStore(NpgsqlDataSource dataSource)
 
         // The key was taken: hand back the job it names.
         await using var existing = Command($"SELECT {SelectColumns} FROM datastack.jobs WHERE idempotency_key = $1");
-        existing.Parameters.Add(new() { Value = idempotencyKey! });
+        existing.Parameters.Add(new() { Value = job.IdempotencyKey! });
         await using var existingReader = await existing.ExecuteReaderAsync(cancellationToken);
         if (!await existingReader.ReadAsync(cancellationToken))
         {

@@ -6,28 +6,28 @@ using Npgsql;
 
 namespace DataStack.Processing.Jobs;
 
-/// <summary>Validates and queues jobs for the HTTP endpoints, recording the caller's trace context.</summary>
-public sealed class JobSubmitter(JobStore store, IEnumerable<IJobHandler> handlers, IOptions<JobQueueOptions> options)
+/// <summary>Validates and queues jobs for the HTTP endpoints, in their kind's queue, recording the caller's trace context.</summary>
+public sealed class JobSubmitter(JobStore store, IEnumerable<IJobKind> kinds, IOptions<JobQueueOptions> options)
 {
     /// <summary>Longest accepted idempotency key (body field or <c>Idempotency-Key</c> header).</summary>
     public const int MaxIdempotencyKeyLength = 200;
 
-    private readonly Dictionary<string, IJobHandler> _handlers = handlers.ToDictionary(h => h.Kind, StringComparer.Ordinal);
+    private readonly Dictionary<string, IJobKind> _kinds = kinds.ToDictionary(k => k.Kind, StringComparer.Ordinal);
 
-    public IReadOnlyCollection<string> Kinds => _handlers.Keys;
+    public IReadOnlyCollection<string> Kinds => _kinds.Keys;
 
     /// <summary>Problems with the kind or arguments, by field; empty when the job can be queued.</summary>
     public IReadOnlyDictionary<string, string[]> Validate(string kind, JsonElement args)
     {
-        if (!_handlers.TryGetValue(kind, out var handler))
+        if (!_kinds.TryGetValue(kind, out var jobKind))
         {
             return new Dictionary<string, string[]>
             {
-                ["kind"] = [$"Unknown job kind '{UserInput.Excerpt(kind)}'; known kinds: {string.Join(", ", _handlers.Keys.Order())}."],
+                ["kind"] = [$"Unknown job kind '{UserInput.Excerpt(kind)}'; known kinds: {string.Join(", ", _kinds.Keys.Order())}."],
             };
         }
 
-        return handler.Validate(args);
+        return jobKind.Validate(args);
     }
 
     public Task<(Job Job, bool Created)> SubmitAsync(string kind, JsonElement args, string? idempotencyKey, CancellationToken cancellationToken) =>
@@ -35,6 +35,10 @@ public sealed class JobSubmitter(JobStore store, IEnumerable<IJobHandler> handle
 
     /// <summary>Queues the job on <paramref name="connection"/>, inside its open transaction (null: a pooled connection).</summary>
     public Task<(Job Job, bool Created)> SubmitAsync(
-        NpgsqlConnection? connection, string kind, JsonElement args, string? idempotencyKey, CancellationToken cancellationToken) =>
-        store.SubmitAsync(connection, kind, args, idempotencyKey, options.Value.MaxAttempts, Activity.Current?.Context ?? default, cancellationToken);
+        NpgsqlConnection? connection, string kind, JsonElement args, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        var jobKind = _kinds.TryGetValue(kind, out var found) ? found : throw new ArgumentException($"Unknown job kind '{kind}'.", nameof(kind));
+        var job = new NewJob(kind, jobKind.Queue, args, idempotencyKey, options.Value.MaxAttempts, jobKind.TimeoutSeconds(args));
+        return store.SubmitAsync(connection, job, Activity.Current?.Context ?? default, cancellationToken);
+    }
 }

@@ -61,7 +61,7 @@ public sealed partial class JobWorker : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await _migrations.WhenApplied.WaitAsync(stoppingToken);
-        _notifications.JobsQueued += _wake.Set;
+        _notifications.JobsQueued += OnJobsQueued;
         _notifications.CancelRequested += OnCancelRequested;
         _maintenance = Task.Run(() => MaintainAsync(_maintenanceStop.Token), CancellationToken.None);
         Log.Started(_logger, Owner, _options.WorkerConcurrency);
@@ -79,7 +79,7 @@ public sealed partial class JobWorker : BackgroundService
             {
                 try
                 {
-                    var claimed = await _store.ClaimAsync(Owner, wanted, _options.Lease, stoppingToken);
+                    var claimed = await _store.ClaimAsync(JobQueues.Processing, Owner, wanted, _options.Lease, stoppingToken);
                     _slots.Add(claimed);
                     StartWaiting();
                     claimedAll = claimed.Count == wanted;
@@ -146,7 +146,7 @@ public sealed partial class JobWorker : BackgroundService
 
         await _maintenanceStop.CancelAsync();
         await _maintenance.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _notifications.JobsQueued -= _wake.Set;
+        _notifications.JobsQueued -= OnJobsQueued;
         _notifications.CancelRequested -= OnCancelRequested;
     }
 
@@ -171,6 +171,14 @@ public sealed partial class JobWorker : BackgroundService
         var running = new RunningJob(job, context);
         _running[job.Id] = running;
         running.Task = Task.Run(() => RunAsync(running), CancellationToken.None);
+    }
+
+    private void OnJobsQueued(string? queue)
+    {
+        if (queue is null or JobQueues.Processing)
+        {
+            _wake.Set();
+        }
     }
 
     private void OnCancelRequested(Guid jobId)

@@ -20,7 +20,7 @@ public sealed class ArchitectureTests
         ["Ingest.Copying"],
         ["Ingest.Csv", "Ingest.Columns"],
         ["Ingest.Receiving"],
-        ["Ingest", "Profiles", "Transforms"],
+        ["Ingest", "Profiles", "Transforms", "PythonJobs"],
         ["Api"],
         [""], // DataStack.Processing itself: start-up settings and failures; Program composes everything.
     ];
