@@ -20,7 +20,7 @@ def main() -> int:
     except ConfigurationError as e:
         print(f"datastack runner: {e}", file=sys.stderr)
         return EXIT_CONFIG
-    output.install()
+    output.install(log_format="%(levelname)s %(message)s")
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("datastack").setLevel(config.log_level)
     # The runner's spans (and its jobs') carry this service name unless the deployment gives one (Aspire does).

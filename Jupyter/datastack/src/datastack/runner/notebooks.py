@@ -94,16 +94,19 @@ def execute(
         on_notebook_start=kernel_started,
         on_cell_executed=cell_executed,
     )
-    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "TRACEPARENT")}
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "TRACEPARENT", "PYDEVD_DISABLE_FILE_VALIDATION")}
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(pipelines_root), saved["PYTHONPATH"]) if p)
+    # ipykernel's debugger warns on every start that Python's frozen modules may hide breakpoints: nobody debugs here.
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     if traceparent:
         os.environ["TRACEPARENT"] = traceparent
     try:
         client.execute()
     except CellExecutionError as e:
-        index = _failed_cell(notebook)
-        where = f"cell {index}" if index is not None else "a cell"
-        raise NotebookFailed(e.ename or "CellExecutionError", e.evalue or str(e), f"in {file.name}, {where}:\n{_ANSI.sub('', e.traceback or str(e))}", index) from None
+        index, lines = _failed_cell(notebook)
+        where = f"{file.name}, cell {index}" if index is not None else file.name
+        text = _ANSI.sub("", "\n".join(lines)) if lines else str(e)
+        raise NotebookFailed(e.ename or "CellExecutionError", e.evalue or "", f"in {where}:\n{text}", index) from None
     except DeadKernelError as e:
         raise NotebookFailed("DeadKernelError", str(e), f"in {file.name}: the kernel died", None) from None
     finally:
@@ -115,8 +118,10 @@ def execute(
     return {"notebook": notebook, "parameters": parameters}
 
 
-def _failed_cell(notebook: Any) -> int | None:
+def _failed_cell(notebook: Any) -> tuple[int | None, list[str]]:
+    """The index of the cell that raised (counting every cell from 0, as nbformat does) and its traceback lines."""
     for index, cell in enumerate(notebook.cells):
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return index
-    return None
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, list(output.get("traceback") or [])
+    return None, []

@@ -75,12 +75,12 @@ class TaggedStream(io.TextIOBase):
         self._target.flush()
 
 
-def install(tag: str = RUNNER_TAG) -> tuple[TaggedStream, TaggedStream]:
+def install(tag: str = RUNNER_TAG, log_format: str = "%(levelname)s %(name)s: %(message)s") -> tuple[TaggedStream, TaggedStream]:
     """Replace sys.stdout and sys.stderr with tagged streams over the process's own; logging goes to stderr."""
     out, err = TaggedStream(sys.__stdout__, tag), TaggedStream(sys.__stderr__, tag)
     sys.stdout, sys.stderr = out, err
     handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     return out, err

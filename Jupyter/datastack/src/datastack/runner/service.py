@@ -315,7 +315,7 @@ class Runner:
         then = "it will be retried" if again else "not retried" if not retryable else "no attempts left"
         _log.warning("job %s failed in %s: %s (attempt %d of %d, %s): %s", held.id, _duration(took), held.target, held.attempt, held.max_attempts, then, what)
         if error.get("traceback"):
-            output.write_tagged(sys.stderr, output.job_tag(held.id), str(error["traceback"]))
+            output.write_tagged(sys.__stderr__, output.job_tag(held.id), str(error["traceback"]))
 
     def _worker_ended(self, slot: Slot) -> None:
         """A worker died on its own (a crash, os._exit in a pipeline, the OOM killer): its job failed."""

@@ -18,6 +18,7 @@ import ctypes
 import importlib
 import json
 import linecache
+import logging
 import os
 import pathlib
 import signal
@@ -41,6 +42,7 @@ from .. import runner as job_api
 from ..redaction import scrub
 from . import entrypoints, output
 from .entrypoints import JobRefused
+from .settings import LOG_LEVEL
 
 _PR_SET_PDEATHSIG = 1
 
@@ -53,6 +55,9 @@ def serve(conn: Any, pipelines: str) -> None:
     folder = pathlib.Path(pipelines)
     sys.path.insert(0, str(folder.parent))
     output.install()
+    # The jobs' own INFO lines (a pipeline's logging.info) reach the console, as the runner's do.
+    logging.getLogger().setLevel(os.environ.get(LOG_LEVEL, "INFO").strip().upper() or "INFO")
+    logging.getLogger("traitlets").setLevel(logging.WARNING)  # nbclient's "Executing notebook with kernel" per job
     from .telemetry import WorkerSpans
 
     spans = WorkerSpans()
