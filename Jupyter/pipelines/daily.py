@@ -33,7 +33,7 @@ def summary(day: str, source: str = "trips", target: str = "zone_summary") -> di
     )
     log.info("%s: %d trips from %s", day, len(trips), source)
     zones = (
-        trips.groupby("zone", sort=True)
+        trips.groupby("zone", sort=True, dropna=False)  # trips without a zone count too, as zone NULL
         .agg(
             trips=("fare", "size"),
             passengers=("passengers", "sum"),
@@ -48,12 +48,12 @@ def summary(day: str, source: str = "trips", target: str = "zone_summary") -> di
     zones["mean_distance_km"] = zones["mean_distance_km"].round(3)
     zones["card_share"] = zones["card_share"].astype(float).round(3)
     client.upload(zones, target, mode="replace")
-    busiest = zones.sort_values(["trips", "zone"], ascending=[False, True]).iloc[0] if len(zones) else None
+    ranked = zones.dropna(subset=["zone"]).sort_values(["trips", "zone"], ascending=[False, True])
     return {
         "day": day,
         "dataset": target,
         "zones": len(zones),
         "trips": int(zones["trips"].sum()),
         "fares": round(float(zones["fares"].sum()), 2),
-        "busiest_zone": None if busiest is None else str(busiest["zone"]),
+        "busiest_zone": str(ranked["zone"].iloc[0]) if len(ranked) else None,
     }

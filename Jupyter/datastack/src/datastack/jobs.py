@@ -135,7 +135,8 @@ class JobMethods:
             raise DataStackError("nbformat is not installed (pip install nbformat; Debian: apt-get install python3-nbformat)") from None
         job_id = job.id if isinstance(job, Job) else job
         response = self._request("GET", f"/jobs/{job_id}/notebook", headers={"Accept": NOTEBOOK_MEDIA_TYPE})
-        return nbformat.reads(response.text, as_version=4)
+        # JSON is UTF-8 (RFC 8259); the media type has no charset, so requests would guess one.
+        return nbformat.reads(response.content.decode("utf-8"), as_version=4)
 
     def _submit_python(self, args: dict[str, Any], job_timeout: int | None, idempotency_key: str | None) -> Job:
         if job_timeout is not None:

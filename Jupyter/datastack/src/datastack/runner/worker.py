@@ -54,6 +54,9 @@ def serve(conn: Any, pipelines: str) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     folder = pathlib.Path(pipelines)
     sys.path.insert(0, str(folder.parent))
+    # No .pyc of the pipelines from this process: a cached one is trusted on its source's mtime in whole seconds and
+    # its size, so an edit of the same size within a second of the last import could run the old code.
+    sys.dont_write_bytecode = True
     output.install()
     # The jobs' own INFO lines (a pipeline's logging.info) reach the console, as the runner's do.
     logging.getLogger().setLevel(os.environ.get(LOG_LEVEL, "INFO").strip().upper() or "INFO")
