@@ -1,8 +1,8 @@
 """The runner's main loop: claim jobs, hand them to warm workers, report how they ended, drain on SIGTERM.
 
 Threads: the main thread owns the slots and the jobs (every change of state happens here; the others send it
-commands); a claimer long-polls ``claims`` whenever there is room; the reporter and the heartbeat talk to
-Processing in the background (reporting.py); the health server answers probes (health.py).
+commands); the claimer long-polls ``claims`` whenever there is room (claimer.py); the reporter and the heartbeat
+talk to Processing in the background (reporting.py); the health server answers probes (health.py).
 
 Room to claim: one job per idle worker; and while jobs are short, up to a batch (64) more held in the runner, as
 many as the workers can start within a second (measured on the jobs so far). A held job that waited that long
@@ -20,14 +20,14 @@ import secrets
 import signal
 import socket
 import sys
-import threading
 import time
 from multiprocessing import connection
 from typing import Any
 
 from . import output
+from .claimer import MAX_CLAIM, Claimer
 from .health import HealthServer, processing_alive
-from .protocol import ProtocolClient, ProtocolError
+from .protocol import ProtocolClient
 from .reporting import Heartbeat, Leases, Reporter
 from .settings import RunnerSettings
 from .slots import Slot, context
@@ -35,9 +35,7 @@ from .telemetry import JobSpans
 
 _log = logging.getLogger("datastack.runner")
 
-MAX_CLAIM = 64
 HOLD_SECONDS = 1.0  # the longest a claimed job waits in the runner for a worker before it goes back
-CLAIM_RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0)
 STARTUP_FAILURES = 3  # workers dying before they are ready, in a row, before the runner gives up
 
 
@@ -73,7 +71,7 @@ class Runner:
         self.name = runner_name()
         url, key = settings.processing_url, settings.api_key
         self.leases = Leases()
-        self._claims = ProtocolClient(url, key, self.name)
+        self._claimer = Claimer(ProtocolClient(url, key, self.name), self.leases, settings.claim_wait_seconds, lambda jobs: self._command(("claimed", jobs)))
         self.reporter = Reporter(ProtocolClient(url, key, self.name), self.leases)
         self.heartbeat = Heartbeat(ProtocolClient(url, key, self.name), self.leases, self._heartbeat_answered)
         self.spans = JobSpans()
@@ -83,16 +81,10 @@ class Runner:
         self._buffer: collections.deque[Held] = collections.deque()
         self._running: dict[str, Held] = {}
         self._slots: list[Slot] = []
-        self._room = threading.Condition()
-        self._want = 0
-        self._arriving = 0
         self._draining = False
         self._drain_deadline = 0.0
-        self._stopped = threading.Event()
         self._average_run: float | None = None
         self._startup_failures = 0
-        self._contact_error: str | None = None
-        self._contacted = False
         self.health: HealthServer | None = None
 
     # ------------------------------------------------------------------ life
@@ -112,7 +104,7 @@ class Runner:
         )
         self.reporter.start()
         self.heartbeat.start()
-        threading.Thread(target=self._claim_loop, name="datastack-runner-claims", daemon=True).start()
+        self._claimer.start()
         try:
             self._loop()
         finally:
@@ -142,10 +134,11 @@ class Runner:
                 elif slot.process is not None and slot.process.sentinel == handle:
                     self._worker_ended(slot)
             self._enforce_time_limits()
+            if os.getpid() == 1:
+                _reap_orphans()
 
     def _shut_down(self) -> None:
-        self._stopped.set()
-        self._claims.abort()
+        self._claimer.stop()
         if not self.reporter.close(timeout=15.0):
             _log.error("%d outcome(s) could not be delivered to Processing before exit", self.reporter.pending())
         self.heartbeat.stop()
@@ -179,8 +172,7 @@ class Runner:
                 self._begin_drain(command[1])
 
     def _claimed(self, jobs: list[dict[str, Any]]) -> None:
-        with self._room:
-            self._arriving -= len(jobs)
+        self._claimer.taken(len(jobs))
         held = [Held(job) for job in jobs]
         if self._draining:
             self.reporter.give_back([h.id for h in held])
@@ -205,37 +197,6 @@ class Runner:
 
     # ------------------------------------------------------------------ claiming
 
-    def _claim_loop(self) -> None:
-        failures = 0
-        while True:
-            with self._room:
-                while not self._draining and self._want <= 0:
-                    self._room.wait()
-                if self._draining:
-                    return
-                want = min(MAX_CLAIM, self._want)
-            try:
-                lease, jobs = self._claims.claim(want, self.settings.claim_wait_seconds)
-            except ProtocolError as e:
-                if self._draining:
-                    return
-                self._contact_error = str(e)
-                pause = CLAIM_RETRY_DELAYS[min(failures, len(CLAIM_RETRY_DELAYS) - 1)]
-                failures += 1
-                _log.warning("claim: %s; claiming again in %g s", e, pause)
-                self._stopped.wait(pause)
-                continue
-            failures = 0
-            self._contacted, self._contact_error = True, None
-            if jobs:
-                self.leases.lease_seconds = lease
-                for job in jobs:
-                    self.leases.add(str(job["id"]))
-                with self._room:
-                    self._arriving += len(jobs)
-                    self._want -= len(jobs)
-                self._command(("claimed", jobs))
-
     def _update_room(self) -> None:
         """How many more jobs the claimer may take now (see the module's docstring)."""
         ready = [s for s in self._slots if s.ready]
@@ -243,14 +204,12 @@ class Runner:
         prefetch = 0
         if self._average_run is not None and ready:
             prefetch = min(MAX_CLAIM, int(len(ready) * HOLD_SECONDS / max(self._average_run, 1e-4) / 2))
-        with self._room:
-            want = len(ready) + prefetch - len(self._running) - len(self._buffer) - self._arriving
-            # Claim when a worker would otherwise go idle, or when at least half a batch fits.
-            if self._draining or not (idle > len(self._buffer) + self._arriving or want >= max(1, prefetch // 2)):
-                want = 0
-            if want != self._want:
-                self._want = want
-                self._room.notify()
+        arriving = self._claimer.arriving
+        want = len(ready) + prefetch - len(self._running) - len(self._buffer) - arriving
+        # Claim when a worker would otherwise go idle, or when at least half a batch fits.
+        if self._draining or not (idle > len(self._buffer) + arriving or want >= max(1, prefetch // 2)):
+            want = 0
+        self._claimer.offer(want)
 
     # ------------------------------------------------------------------ running
 
@@ -389,10 +348,7 @@ class Runner:
             return
         self._draining = True
         self._drain_deadline = time.monotonic() + self.settings.grace_seconds
-        with self._room:
-            self._want = 0
-            self._room.notify()
-        self._claims.abort()
+        self._claimer.stop()
         waiting = [h.id for h in self._buffer]
         self._buffer.clear()
         self.reporter.give_back(waiting)
@@ -420,11 +376,11 @@ class Runner:
         }
         if self._draining:
             return False, "shutting down", details
-        if self._contact_error is not None:
-            return False, self._contact_error, details
+        if self._claimer.error is not None:
+            return False, self._claimer.error, details
         if not self.heartbeat.ok:
             return False, "the last heartbeat got no answer from Processing", details
-        if not self._contacted:
+        if not self._claimer.answered:
             ok, reason = processing_alive(self.settings.processing_url)
             return ok, reason, details
         return True, "claiming from Processing", details
@@ -432,3 +388,16 @@ class Runner:
 
 def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _reap_orphans() -> None:
+    """As PID 1 (the image's entrypoint) the runner inherits the processes whose parent died, e.g. the kernel of a
+    notebook job whose worker was killed: collect their exit status, or they stay zombies. The runner's own children
+    (the fork server, multiprocessing's resource tracker) only end when it does."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
