@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Callable
 
 from .protocol import ProtocolClient, ProtocolError
+from .slots import Slot
 from .reporting import Leases
 
 _log = logging.getLogger("datastack.runner")
@@ -88,3 +90,23 @@ class Claimer(threading.Thread):
                     self._arriving += len(jobs)
                     self._want -= len(jobs)
                 self._on_claimed(jobs)
+
+
+class Held:
+    """A claimed job, from its claim until its outcome was handed to the reporter."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        args = job.get("args") if isinstance(job.get("args"), dict) else {}
+        self.job = job
+        self.id = str(job["id"])
+        self.args = args
+        self.target = str(args.get("notebook") or args.get("entrypoint") or "?")
+        self.attempt = int(job.get("attempt") or 1)
+        self.max_attempts = int(job.get("maxAttempts") or 1)
+        timeout = job.get("timeoutSeconds")
+        self.timeout = float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
+        self.claimed_at = time.monotonic()
+        self.started_at = 0.0
+        self.deadline: float | None = None
+        self.slot: Slot | None = None
+        self.span: Any = None

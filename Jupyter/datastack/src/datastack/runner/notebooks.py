@@ -87,6 +87,7 @@ def execute(
 
     client = NotebookClient(
         notebook,
+        km=_own_python_kernel(),
         kernel_name=KERNEL,
         timeout=None,  # the job's timeoutSeconds bounds the whole attempt (the runner kills it)
         resources={"metadata": {"path": str(file.parent)}},
@@ -125,3 +126,18 @@ def _failed_cell(notebook: Any) -> tuple[int | None, list[str]]:
             if output.get("output_type") == "error":
                 return index, list(output.get("traceback") or [])
     return None, []
+
+
+def _own_python_kernel() -> Any:
+    """A kernel manager for ipykernel on this very Python (``sys.executable``): the packages the runner has are the
+    kernel's. A ``python3`` kernelspec installed elsewhere (Debian's python3-ipykernel registers /usr/bin/python3)
+    would win over it by name, and would not see a venv's packages."""
+    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+    from jupyter_client import KernelManager
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class OwnPython(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+
+    return KernelManager(kernel_name=KERNEL, kernel_spec_manager=OwnPython())

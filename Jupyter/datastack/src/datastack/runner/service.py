@@ -25,7 +25,7 @@ from multiprocessing import connection
 from typing import Any
 
 from . import output
-from .claimer import MAX_CLAIM, Claimer
+from .claimer import MAX_CLAIM, Claimer, Held
 from .health import HealthServer, processing_alive
 from .protocol import ProtocolClient
 from .reporting import Heartbeat, Leases, Reporter
@@ -43,26 +43,6 @@ def runner_name() -> str:
     """``host:pid:random``, the lease owner's name (the characters the protocol allows)."""
     host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:60] or "runner"
     return f"{host}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-class Held:
-    """A claimed job, from its claim until its outcome was handed to the reporter."""
-
-    def __init__(self, job: dict[str, Any]) -> None:
-        args = job.get("args") if isinstance(job.get("args"), dict) else {}
-        self.job = job
-        self.id = str(job["id"])
-        self.args = args
-        self.target = str(args.get("notebook") or args.get("entrypoint") or "?")
-        self.attempt = int(job.get("attempt") or 1)
-        self.max_attempts = int(job.get("maxAttempts") or 1)
-        timeout = job.get("timeoutSeconds")
-        self.timeout = float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
-        self.claimed_at = time.monotonic()
-        self.started_at = 0.0
-        self.deadline: float | None = None
-        self.slot: Slot | None = None
-        self.span: Any = None
 
 
 class Runner:
