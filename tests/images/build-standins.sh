@@ -8,6 +8,8 @@
 #   datastack-standin/jupyter-base:trixie      stands in for quay.io/jupyter/scipy-notebook (Debian trixie's JupyterLab)
 #   mcr.microsoft.com/azurelinux/base/core:3.0 stands in for the base image of DCP's container tunnel (see below)
 #   datastack-standin/loadbalancer:bookworm    stands in for a cloud platform's load balancer (the deployment rehearsal)
+#   datastack-standin/python:trixie            stands in for a plain Python image (docker.io/library/python), the
+#                                              runner's base: Debian trixie's Python 3.13 and packages, no Jupyter
 #
 # For machines with no image registry only: where a registry is reachable, use the real images. An image of one
 # of these names that was not built here (pulled from its registry, or built otherwise) is never replaced.
@@ -19,7 +21,7 @@
 # Each image carries the label org.datastack.standin.recipe = a hash of its recipe (this script's build
 # function, the image's recipe function and the files in its folder); an image whose label matches is skipped,
 # so a second run takes seconds. FORCE=yes rebuilds everything. Usage: build-standins.sh [image-key ...]
-# with keys debian, postgres, jupyter-base, dcp-tunnel-base, loadbalancer (default: all). Needs root, mmdebstrap and Docker
+# with keys debian, postgres, jupyter-base, dcp-tunnel-base, loadbalancer, python (default: all). Needs root, mmdebstrap and Docker
 # (install-docker.sh installs them).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -149,6 +151,45 @@ recipe_loadbalancer() {
     )
 }
 
+# The runner target of Jupyter/Dockerfile runs on any Python image with pip; CI shows it on this one, which has no
+# Jupyter server and nothing of docker-stacks' contract. Like the official python images, a venv is first on PATH, so
+# pip installs without PEP 668's refusal; it sees Debian's packages (--system-site-packages). ipykernel, nbclient and
+# nbformat are for notebook jobs; the OpenTelemetry SDK comes from the wheelhouse as in the jupyter stand-in.
+recipe_python() {
+    IMAGE=datastack-standin/python:trixie
+    FOR="a plain Python image with pip (docker.io/library/python), from Debian trixie's Python 3.13 packages, without Jupyter"
+    SUITE=trixie DIR=""
+    INCLUDE="python3 python3-venv python3-pip python3-setuptools python3-pandas python3-psycopg python3-requests python3-tqdm"
+    INCLUDE+=" python3-nbclient python3-nbformat python3-ipykernel ca-certificates"
+    INCLUDE+=" python3-grpcio python3-protobuf python3-googleapis-common-protos python3-wrapt python3-importlib-metadata"
+    INCLUDE+=" python3-typing-extensions python3-packaging"
+    local otel=none
+    if compgen -G "$WHEELHOUSE/opentelemetry_sdk-*.whl" >/dev/null; then
+        (cd "$WHEELHOUSE" && sha256sum --quiet -c SHA256SUMS) || fail "$WHEELHOUSE: the wheels do not match its SHA256SUMS"
+        otel="$(basename "$WHEELHOUSE"/opentelemetry_sdk-*.whl | cut -d- -f2)"
+        INPUTS="opentelemetry wheels: $(cat "$WHEELHOUSE/SHA256SUMS")"
+    else
+        INPUTS="opentelemetry wheels: none"
+        NOTE="WARNING: no OpenTelemetry wheels in $WHEELHOUSE: $IMAGE has no OpenTelemetry SDK, so a runner built on it exports no spans. Put ../shared/wheelhouse beside the checkout, or set DATASTACK_WHEELHOUSE."
+    fi
+    HOOKS=('chroot "$1" python3 -m venv --system-site-packages /opt/venv')
+    if [ "$otel" != none ]; then
+        HOOKS+=(
+            'mkdir -p "$1/tmp/wheelhouse"'
+            'sync-in "'"$WHEELHOUSE"'" /tmp/wheelhouse'
+            'chroot "$1" /bin/sh -c "/opt/venv/bin/pip install --quiet --no-index --no-deps --no-cache-dir --disable-pip-version-check /tmp/wheelhouse/*.whl"'
+            'rm -rf "$1/tmp/wheelhouse"'
+        )
+    fi
+    HOOKS+=('chroot "$1" /opt/venv/bin/python -W ignore -c "import pandas, psycopg, requests, tqdm, nbclient, nbformat, ipykernel"')
+    CHANGES=(
+        'ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+        'ENV LANG=C.UTF-8'
+        "LABEL org.datastack.standin.opentelemetry=$otel"
+        'CMD ["python3"]'
+    )
+}
+
 recipe_hash() {
     local key="$1"
     {
@@ -198,10 +239,10 @@ command -v mmdebstrap >/dev/null || fail "mmdebstrap is missing (run tests/image
 docker info >/dev/null 2>&1 || fail "Docker does not answer (run tests/images/install-docker.sh)"
 
 keys=("$@")
-[ "${#keys[@]}" -gt 0 ] || keys=(debian postgres dcp-tunnel-base jupyter-base loadbalancer)
+[ "${#keys[@]}" -gt 0 ] || keys=(debian postgres dcp-tunnel-base jupyter-base loadbalancer python)
 total_start=$SECONDS
 for key in "${keys[@]}"; do
-    declare -F "recipe_${key//-/_}" >/dev/null || fail "unknown image key '$key' (debian, postgres, jupyter-base, dcp-tunnel-base, loadbalancer)"
+    declare -F "recipe_${key//-/_}" >/dev/null || fail "unknown image key '$key' (debian, postgres, jupyter-base, dcp-tunnel-base, loadbalancer, python)"
     INPUTS="" NOTE=""
     "recipe_${key//-/_}"
     [ -z "$NOTE" ] || say "$NOTE"

@@ -77,7 +77,7 @@ check_jupyter() {
     cp "$repo"/Jupyter/notebooks/*.ipynb "$work/notebooks/"
 
     say "jupyter: docker build on the stand-in base, PIP_INDEX_URL=none"
-    docker build --progress plain -t "$image" \
+    docker build --progress plain -t "$image" --target jupyter \
         --build-arg BASE_IMAGE="${JUPYTER_BASE_IMAGE:-datastack-standin/jupyter-base:trixie}" --build-arg PIP_INDEX_URL=none \
         "$repo/Jupyter" >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log"; fail "Jupyter/Dockerfile did not build"; }
 

@@ -31,6 +31,8 @@ class ReceivedSpan:
     status_code: str
     status_message: str
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # (trace id, span id) of each span this one links to
+    links: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _value(any_value: Any) -> Any:
@@ -70,6 +72,7 @@ def decode(payload: bytes) -> list[ReceivedSpan]:
                         status_code=Status.StatusCode.Name(span.status.code),
                         status_message=span.status.message,
                         events=[(event.name, _attributes(event.attributes)) for event in span.events],
+                        links=[(link.trace_id.hex(), link.span_id.hex()) for link in span.links],
                     )
                 )
     return spans

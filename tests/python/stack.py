@@ -188,6 +188,8 @@ class ProcessingServer:
                 "Processing__ApiKey": self.api_key,
                 "Processing__DataDir": str(self.data_dir),
                 "Processing__WorkerConcurrency": "2",
+                # Short leases (heartbeats every 2 s), so the job of a runner killed in a test runs again within seconds.
+                "Processing__LeaseSeconds": "6",
                 "ASPNETCORE_URLS": self.url,
                 "ASPNETCORE_ENVIRONMENT": "Development",
                 "DOTNET_NOLOGO": "1",

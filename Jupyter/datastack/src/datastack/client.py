@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import time
@@ -19,27 +18,20 @@ from .errors import (
     ConflictError,
     DataStackError,
     JobFailed,
-    JobTimeout,
     NotFoundError,
     ProcessingError,
     ProcessingUnreachable,
 )
 from .frames import frame_from_rows, profile_frame
-from .http_errors import error_from_response, unreachable_reason
+from .jobs import JobMethods
 from .models import Dataset, Job
-from .progress import advance, counting, progress_bar
+from .processing_http import RETRY_DELAYS, ProcessingHttp, items, worth_repeating
+from .progress import counting, progress_bar
 
 DATASET_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MODES = ("fail", "replace", "append")
 FILE_BLOCK = 1024 * 1024
-# (connect, read) seconds for ordinary calls; uploads and waits set their own read timeout.
-REQUEST_TIMEOUT = (10.0, 60.0)
 UPLOAD_TIMEOUT = (10.0, 600.0)
-WAIT_SLICE = 30
-# A call answered 503 (the database restarting, out of connections) or cut off (a replica that died, a load balancer
-# without a live one) is made again after these pauses, in seconds: reads (GET) always, an upload with the same
-# Idempotency-Key (queued at most once). Other calls are not repeated.
-RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0)
 # Unqualified names in sql() resolve in schema `datasets` first, then `public` (libpq startup option).
 SEARCH_PATH_OPTION = "-c search_path=datasets,public"
 
@@ -47,7 +39,7 @@ SEARCH_PATH_OPTION = "-c search_path=datasets,public"
 _log = logging.getLogger(__name__)
 
 
-class Client:
+class Client(JobMethods):
     """One connection to DataStack. Create it with :func:`datastack.connect`.
 
     ``progress`` turns the tqdm bars on or off (default: on).
@@ -59,10 +51,7 @@ class Client:
         redaction.register(settings.api_key)
         redaction.register(settings.postgres.password if settings.postgres is not None else None)
         self.progress = progress
-        self._http = requests.Session()
-        self._http.headers["User-Agent"] = "datastack-python/0.1"
-        if settings.api_key:
-            self._http.headers["Authorization"] = f"Bearer {settings.api_key}"
+        self._processing = ProcessingHttp(settings)
         self._pg: Any = None
 
     # ------------------------------------------------------------------ basics
@@ -84,7 +73,7 @@ class Client:
 
     def close(self) -> None:
         """Close the HTTP session and the database connection."""
-        self._http.close()
+        self._processing.close()
         if self._pg is not None:
             self._pg.close()
             self._pg = None
@@ -170,10 +159,10 @@ class Client:
             try:
                 if bar is not None:
                     body = counting(body, bar.update)
-                response = self._request_once("PUT", f"/datasets/{name}", params=params, data=body, headers=headers, timeout=UPLOAD_TIMEOUT)
+                response = self._processing.request_once("PUT", f"/datasets/{name}", params=params, data=body, headers=headers, timeout=UPLOAD_TIMEOUT)
                 break
             except (ProcessingError, ProcessingUnreachable) as e:
-                if pause is None or not _worth_repeating(e):
+                if pause is None or not worth_repeating(e):
                     raise
                 _log.warning("upload %s: %s; sending it again in %g s (try %d of %d)", name, e, pause, attempt + 1, len(RETRY_DELAYS) + 1)
                 time.sleep(pause)
@@ -220,7 +209,7 @@ class Client:
 
     def datasets(self) -> list[Dataset]:
         """Every dataset in the catalog."""
-        return [Dataset.from_json(d) for d in _items(self._request("GET", "/datasets").json())]
+        return [Dataset.from_json(d) for d in items(self._request("GET", "/datasets").json())]
 
     def delete(self, name: str) -> None:
         """Drop a dataset and its table."""
@@ -240,60 +229,6 @@ class Client:
         response = self._request("POST", f"/datasets/{name}/transform", json={"query": query})
         self.wait(Job.from_json(response.json()), timeout=timeout, progress=progress, desc=f"transform {name}")
         return self.dataset(name)
-
-    # ------------------------------------------------------------------ jobs
-
-    def jobs(self, status: str | None = None, limit: int = 50) -> list[Job]:
-        """Recent jobs, newest first as the server orders them; optionally only one status."""
-        params: dict[str, Any] = {"limit": limit}
-        if status:
-            params["status"] = status
-        return [Job.from_json(j) for j in _items(self._request("GET", "/jobs", params=params).json())]
-
-    def job(self, job_id: str) -> Job:
-        return Job.from_json(self._request("GET", f"/jobs/{job_id}").json())
-
-    def cancel(self, job_id: str) -> Job:
-        return Job.from_json(self._request("POST", f"/jobs/{job_id}/cancel").json())
-
-    def wait(
-        self,
-        job: Job | str,
-        *,
-        timeout: float | None = None,
-        progress: bool | None = None,
-        desc: str | None = None,
-        total: int | None = None,
-    ) -> Job:
-        """Block until the job is terminal (server-side long poll, no busy loop); raise JobFailed unless it succeeded."""
-        current = job if isinstance(job, Job) else self.job(job)
-        show = self.progress if progress is None else progress
-        deadline = None if timeout is None else time.monotonic() + timeout
-        bar = None if current.done else progress_bar(show, desc=desc or f"{current.kind} {current.id}", total=total, unit=" rows")
-        try:
-            advance(bar, current)
-            while not current.done:
-                if deadline is None:
-                    slice_s = WAIT_SLICE
-                else:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise JobTimeout(current, timeout or 0)
-                    slice_s = max(1, min(WAIT_SLICE, math.ceil(remaining)))
-                response = self._request(
-                    "GET",
-                    f"/jobs/{current.id}/wait",
-                    params={"timeout": slice_s},
-                    timeout=(REQUEST_TIMEOUT[0], slice_s + 30),
-                )
-                current = Job.from_json(response.json())
-                advance(bar, current)
-        finally:
-            if bar is not None:
-                bar.close()
-        if current.status != "succeeded":
-            raise JobFailed(current)
-        return current
 
     # ------------------------------------------------------------------ SQL
 
@@ -348,84 +283,16 @@ class Client:
             except NotFoundError:
                 return None
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        data: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: tuple[float, float] = REQUEST_TIMEOUT,
-    ) -> requests.Response:
-        """One call to Processing; a read (GET) is made again while the answer is 503 or the connection breaks."""
-        pauses = RETRY_DELAYS if method == "GET" else ()
-        for attempt, pause in enumerate((*pauses, None), start=1):
-            try:
-                return self._request_once(method, path, params=params, json=json, data=data, headers=headers, timeout=timeout)
-            except (ProcessingError, ProcessingUnreachable) as e:
-                if pause is None or not _worth_repeating(e):
-                    raise
-                _log.warning("%s %s: %s; asking again in %g s (try %d of %d)", method, path, e, pause, attempt + 1, len(pauses) + 1)
-                time.sleep(pause)
-        raise AssertionError("unreachable")
-
-    def _request_once(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        data: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: tuple[float, float] = REQUEST_TIMEOUT,
-    ) -> requests.Response:
-        base = self._settings.processing_url
-        if base is None:
-            raise ConfigurationError(config.missing_processing_message())
-        url = base + path
-        all_headers = {"Accept": "application/json"}
-        all_headers.update(headers or {})
-        tracing.inject(all_headers)
-        try:
-            response = self._http.request(method, url, params=params, json=json, data=data, headers=all_headers, timeout=timeout)
-        except requests.exceptions.RequestException as e:
-            error = ProcessingUnreachable(base, unreachable_reason(e, timeout))
-            error.original = e  # type: ignore[attr-defined]
-            raise error from None
-        if response.status_code >= 400:
-            raise error_from_response(method, path, response, api_key_set=bool(self._settings.api_key))
-        return response
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self._processing.request(method, path, **kwargs)
 
 
 # ---------------------------------------------------------------------- helpers
 
 
-def _worth_repeating(error: DataStackError) -> bool:
-    """A call that may succeed if made again: the server said so (503), or the connection broke before an answer."""
-    if isinstance(error, ProcessingError):
-        return error.status == 503
-    if isinstance(error, ProcessingUnreachable):
-        return error.reason.startswith("the connection was closed")
-    return False
-
-
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not DATASET_NAME.match(name):
         raise ValueError(f"invalid dataset name {name!r}: use lower-case letters, digits and _, starting with a letter or _, at most 63 characters")
-
-
-def _items(body: Any) -> list[dict[str, Any]]:
-    """Accept a bare JSON array or an envelope with 'items'."""
-    if isinstance(body, list):
-        return body
-    if isinstance(body, dict):
-        for key in ("items", "value", "datasets", "jobs"):
-            if isinstance(body.get(key), list):
-                return body[key]
-    raise DataStackError(f"unexpected answer from Processing: {str(body)[:200]}")
 
 
 def _read_blocks(path: str) -> Iterator[bytes]:

@@ -67,7 +67,8 @@ class ConflictError(ProcessingError):
 
 
 class JobFailed(DataStackError):
-    """A Processing job ended as failed or cancelled; carries the job and where the data went wrong."""
+    """A Processing job ended as failed or cancelled; carries the job and where the data went wrong, or for a python
+    job the exception's ``type`` and ``traceback`` in the runner (secrets masked there)."""
 
     def __init__(self, job: Any, column_names: list[str] | None = None) -> None:
         self.job = job
@@ -75,10 +76,14 @@ class JobFailed(DataStackError):
         self.code = error.get("code")
         self.row = error.get("row")
         self.column = error.get("column")
+        self.type = error.get("type")
+        self.traceback = error.get("traceback")
         self.column_name: str | None = None
         if isinstance(self.column, int) and column_names and 1 <= self.column <= len(column_names):
             self.column_name = column_names[self.column - 1]
         self.reason = error.get("message") or job.status
+        if self.type:
+            self.reason = f"{self.type}: {self.reason}"
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
@@ -86,7 +91,8 @@ class JobFailed(DataStackError):
             where.append(f"column {self.column}" + (f" ({self.column_name})" if self.column_name else ""))
         at = f" at {', '.join(where)}" if where else ""
         code = f" [{self.code}]" if self.code else ""
-        super().__init__(f"{job.kind} job {job.id} {job.status}{at}{code}: {self.reason}")
+        remote = f"\n\nIn the runner, attempt {job.attempts}:\n{self.traceback.rstrip()}" if self.traceback else ""
+        super().__init__(f"{job.kind} job {job.id} {job.status}{at}{code}: {self.reason}{remote}")
 
 
 class JobTimeout(DataStackError):

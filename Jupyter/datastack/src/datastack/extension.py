@@ -32,9 +32,10 @@ class CellTracer:
     """Starts a span before each cell and ends it after; the span is current while the cell runs,
     so spans of requests / psycopg calls made by the cell become its children."""
 
-    def __init__(self, shell: Any, tracer: Any) -> None:
+    def __init__(self, shell: Any, tracer: Any, parent: Any = None) -> None:
         self.shell = shell
         self.tracer = tracer
+        self._parent = parent
         self._span: Any = None
         self._token: Any = None
         self._code = ""
@@ -57,7 +58,7 @@ class CellTracer:
         self._code = getattr(info, "raw_cell", None) or ""
         if self._code:
             attributes["jupyter.cell.lines"] = self._code.count("\n") + 1
-        self._span = self.tracer.start_span(name, kind=trace.SpanKind.INTERNAL, attributes=attributes)
+        self._span = self.tracer.start_span(name, context=self._parent, kind=trace.SpanKind.INTERNAL, attributes=attributes)
         self._token = context.attach(trace.set_span_in_context(self._span))
 
     def post_run_cell(self, result: Any) -> None:
@@ -94,6 +95,21 @@ class CellTracer:
             print(f"datastack: this notebook's spans are not reaching the dashboard: {failure}", file=sys.stderr)
 
 
+def parent_from_environment() -> Any:
+    """The context in ``TRACEPARENT`` (and ``TRACESTATE``), the OpenTelemetry way to hand a trace to a child process;
+    None without it. A notebook job's kernel gets its job span there from the runner: its cells become the job's
+    children. In JupyterLab it is not set and each cell span starts a trace of its own, as before."""
+    traceparent = os.environ.get("TRACEPARENT", "").strip()
+    if not traceparent:
+        return None
+    from opentelemetry import propagate
+
+    carrier = {"traceparent": traceparent}
+    if os.environ.get("TRACESTATE"):
+        carrier["tracestate"] = os.environ["TRACESTATE"]
+    return propagate.extract(carrier)
+
+
 _state: dict[str, Any] = {}
 
 
@@ -104,7 +120,7 @@ def load(shell: Any) -> None:
     status = tracing.setup()  # never raises: a bad OTEL_* setting is a reason, not a traceback
     shell.register_magic_function(_sql_magic, magic_kind="cell", magic_name="sql")
     if status.enabled:
-        cells = CellTracer(shell, status.tracer)
+        cells = CellTracer(shell, status.tracer, parent_from_environment())
         shell.events.register("pre_run_cell", cells.pre_run_cell)
         shell.events.register("post_run_cell", cells.post_run_cell)
         _state["cells"] = cells
