@@ -53,15 +53,23 @@ public sealed class NotebookAcrossContainersTests(StackFixture stack)
     }
 
     [DockerFact]
-    public async Task JupyterReceivesEveryVariableDocsAppHostMdListsForIt()
+    public Task JupyterReceivesEveryVariableDocsAppHostMdListsForIt() =>
+        // The row tests/python/stack.py also builds its harness from, so the two cannot drift apart.
+        AssertReceivesTheDocumentedVariablesAsync("jupyter");
+
+    [DockerFact]
+    public Task RunnerReceivesEveryVariableDocsAppHostMdListsForIt() =>
+        AssertReceivesTheDocumentedVariablesAsync("runner");
+
+    private async Task AssertReceivesTheDocumentedVariablesAsync(string resource)
     {
-        // Arrange: the row tests/python/stack.py also builds its harness from, so the two cannot drift apart.
+        // Arrange
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         var doc = await File.ReadAllLinesAsync(Path.Combine(Projects.AppHost.ProjectPath, "..", "docs", "apphost.md"), cts.Token);
-        var documented = Regex.Matches(Assert.Single(doc, line => line.StartsWith("| jupyter | `", StringComparison.Ordinal)), "`([^`]+)`").Select(m => m.Groups[1].Value).ToList();
+        var documented = Regex.Matches(Assert.Single(doc, line => line.StartsWith($"| {resource} | `", StringComparison.Ordinal)), "`([^`]+)`").Select(m => m.Groups[1].Value).ToList();
 
         // Act
-        var container = await stack.GetContainerIdAsync("jupyter", cts.Token);
+        var container = await stack.GetContainerIdAsync(resource, cts.Token);
         var names = (await CommandLine.RunAsync(ContainerRuntime.Executable, ["exec", container, "env"], TimeSpan.FromMinutes(1), cts.Token))
             .Split('\n').Select(line => line.Split('=')[0]).ToHashSet();
 
@@ -69,6 +77,6 @@ public sealed class NotebookAcrossContainersTests(StackFixture stack)
         Assert.Contains("DATASTACK_API_KEY", documented);
         Assert.All(documented, variable => Assert.True(
             variable.EndsWith('*') ? names.Any(n => n.StartsWith(variable.TrimEnd('*'), StringComparison.Ordinal)) : names.Contains(variable),
-            $"docs/apphost.md lists {variable} for jupyter, but the container did not receive it"));
+            $"docs/apphost.md lists {variable} for {resource}, but the container did not receive it"));
     }
 }
