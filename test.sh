@@ -52,23 +52,28 @@ fi
 
 passed=0; failed=0; skipped=0; status=0
 
-# Adds the counts of a 'dotnet test' log to the totals: the one-line summary ("Failed: 0, Passed: 14,
-# Skipped: 0, Total: 14") or, at detailed verbosity, the block ("Total tests: 14" / "Passed: 14" / ...).
-count_dotnet() {
-    local line
-    if grep -qE '(Passed|Failed)! +- +Failed: +[0-9]+' "$1"; then
-        while read -r line; do
-            failed=$((failed + $(sed -E 's/.*Failed: *([0-9]+).*/\1/' <<<"$line")))
-            passed=$((passed + $(sed -E 's/.*Passed: *([0-9]+).*/\1/' <<<"$line")))
-            skipped=$((skipped + $(sed -E 's/.*Skipped: *([0-9]+).*/\1/' <<<"$line")))
-        done < <(grep -E '(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+' "$1")
-    else
-        local block
-        block=$(sed -n '/^Total tests: [0-9]/,/Total time:/p' "$1")
-        passed=$((passed + $(grep -oE '^ *Passed: *[0-9]+' <<<"$block" | grep -oE '[0-9]+' || echo 0)))
-        failed=$((failed + $(grep -oE '^ *Failed: *[0-9]+' <<<"$block" | grep -oE '[0-9]+' || echo 0)))
-        skipped=$((skipped + $(grep -oE '^ *Skipped: *[0-9]+' <<<"$block" | grep -oE '[0-9]+' || echo 0)))
-    fi
+# Adds the counts of a test run's result file to the totals. dotnet test writes TRX (its <Counters>: a skipped xUnit
+# test is "notExecuted"); pytest writes JUnit XML (<testsuite tests= failures= errors= skipped=>). Returns non-zero when
+# the file is missing (the run did not get as far as writing it).
+count_trx() {
+    local counters
+    counters=$(grep -oE '<Counters [^>]*>' "$1" 2>/dev/null | head -n 1) || return 1
+    [ -n "$counters" ] || return 1
+    attribute() { grep -oE " $1=\"[0-9]+\"" <<<"$counters" | grep -oE '[0-9]+' || echo 0; }
+    passed=$((passed + $(attribute passed)))
+    failed=$((failed + $(attribute failed) + $(attribute error) + $(attribute timeout) + $(attribute aborted)))
+    skipped=$((skipped + $(attribute notExecuted)))
+}
+
+count_junit() {
+    local suite tests failures errors skips
+    suite=$(grep -oE '<testsuite [^>]*>' "$1" 2>/dev/null | head -n 1) || return 1
+    [ -n "$suite" ] || return 1
+    attribute() { grep -oE " $1=\"[0-9]+\"" <<<"$suite" | grep -oE '[0-9]+' || echo 0; }
+    tests=$(attribute tests); failures=$(attribute failures); errors=$(attribute errors); skips=$(attribute skipped)
+    passed=$((passed + tests - failures - errors - skips))
+    failed=$((failed + failures + errors))
+    skipped=$((skipped + skips))
 }
 
 # --- .NET ------------------------------------------------------------------------------------------------
@@ -88,37 +93,34 @@ if ! docker info >/dev/null 2>&1; then
     else
         echo "SKIPPED (counted below): the tests that need Docker - the whole stack under the AppHost and Processing's deploy image - because 'docker info' failed. Install and start Docker to run them."
     fi
-elif ! docker image inspect "${DATASTACK_PROCESSING_IMAGE:-datastack-processing:dev}" >/dev/null 2>&1; then
-    # Processing's deploy image, built the way a user builds it (SDK container support, public base image).
-    # Offline machines build it from stand-ins first: tests/images/build-processing-image.sh (.ci/run does).
-    echo "=== dotnet publish Processing -t:PublishContainer (the deploy image the container tests run)"
+elif ! image_created=$(docker image inspect -f '{{.Created}}' "${DATASTACK_PROCESSING_IMAGE:-datastack-processing:dev}" 2>/dev/null) \
+     || [ -n "$(find Processing ServiceDefaults -name '*.cs' -newermt "$image_created" -print -quit)" ]; then
+    # Processing's deploy image, built the way a user builds it (SDK container support, public base image), when it
+    # is missing or older than Processing's code. Offline machines build it from stand-ins first:
+    # tests/images/build-processing-image.sh (.ci/run does).
+    echo "=== dotnet publish Processing -t:PublishContainer (the deploy image the container tests run: missing or older than the code)"
     dotnet publish Processing/Processing.csproj -c Release -t:PublishContainer -p:ContainerImageTags=dev -nologo -v q >"$LOGS/image.log" 2>&1 \
         || { echo "test.sh: Processing's image could not be built; ProcessingImageTests will fail. Offline: tests/images/build-processing-image.sh" >&2; tail -n 5 "$LOGS/image.log" >&2; }
 fi
 
 for project in "${test_projects[@]}"; do
     echo "=== dotnet test $project"
-    log="$LOGS/$(basename "$project").log"
+    name=$(basename "$project" .csproj)
     verbosity=()
     # The stack tests print what they measured (time to healthy, the trace they followed).
     [ "$project" = tests/AppHost.Tests/AppHost.Tests.csproj ] && verbosity=(--logger "console;verbosity=detailed")
-    dotnet test "$project" -c "$CONFIGURATION" -nologo "${verbosity[@]}" 2>&1 | tee "$log"
-    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-    grep -qE '(Passed|Failed)! +- +Failed|^Total tests: [0-9]' "$log" || { echo "test.sh: $project ran no tests or did not build" >&2; status=1; }
-    count_dotnet "$log"
+    dotnet test "$project" -c "$CONFIGURATION" -nologo "${verbosity[@]}" \
+        --logger "trx;LogFileName=$name.trx" --results-directory "$LOGS/$name"
+    [ $? -eq 0 ] || status=1
+    count_trx "$LOGS/$name/$name.trx" || { echo "test.sh: $project wrote no results ($name.trx): it ran no tests or did not build" >&2; status=1; }
 done
 
 # --- Python: the datastack package and the getting-started notebook, against a live Processing ----------
 if [ -d tests/python ]; then
     echo "=== pytest tests/python"
-    log="$LOGS/pytest.log"
-    DATASTACK_OTEL_SDK="$OTEL_SDK" "$PYTHON" -m pytest tests/python -p no:cacheprovider -rs 2>&1 | tee "$log"
-    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-    summary=$(grep -E '^=+ .*(passed|failed|error).* =+$' "$log" | tail -n 1)
-    passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)))
-    for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$summary" | grep -oE '^[0-9]+'); do failed=$((failed + n)); done
-    [ -n "$summary" ] || { echo "test.sh: pytest printed no summary" >&2; status=1; }
-    skipped=$((skipped + $(grep -oE '[0-9]+ skipped' <<<"$summary" | grep -oE '[0-9]+' || echo 0)))
+    DATASTACK_OTEL_SDK="$OTEL_SDK" "$PYTHON" -m pytest tests/python -p no:cacheprovider -rs --junitxml="$LOGS/pytest.xml"
+    [ $? -eq 0 ] || status=1
+    count_junit "$LOGS/pytest.xml" || { echo "test.sh: pytest wrote no results (pytest.xml)" >&2; status=1; }
 fi
 
 echo

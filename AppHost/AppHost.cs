@@ -53,14 +53,29 @@ var processing = builder.AddProject<Projects.Processing>("processing", launchPro
     .WithHttpHealthCheck("/health")
     .WithProcessingCommands(apiKey);
 
+// Runners: the team's Python jobs (Jupyter/pipelines) in an image built from the notebook's Dockerfile, without the
+// notebook server. They claim python jobs through Processing's API (docs/runners.md) and are published: the deploy
+// image of the notebook's environment. Runner:Replicas copies while developing; how many run when deployed is the
+// target's choice.
+builder.AddRunners("runner", images, builder.Configuration.GetValue("Runner:Replicas", 1), runner => runner
+    .WithReference(analytics)
+    // Its http endpoint only: runners call Processing inside the deployment's network, where no https endpoint is declared.
+    .WithReference(processing.GetEndpoint("http"))
+    .WithEnvironment("DATASTACK_API_KEY", apiKey)
+    .WithOtlpExporter()
+    .WithPythonCertificateTrust());
+
 // Tools: Jupyter is for development only. It stays in the model so it can be inspected, but it is excluded
-// from the manifest, with its token: a published DataStack is postgres + processing.
-builder.AddDockerfile("jupyter", "../Jupyter")
+// from the manifest, with its token: a published DataStack is postgres + processing + runner.
+builder.AddDockerfile("jupyter", "../Jupyter", stage: "jupyter")
     .WithBuildArg("BASE_IMAGE", images.JupyterBase.ToString())
     .WithBuildArg("PIP_INDEX_URL", images.JupyterPipIndexUrl)
     .WithHttpEndpoint(targetPort: 8888, name: "http")
     .WithJupyterLabUrl(jupyterToken)
     .WithBindMount("../Jupyter/notebooks", "/home/jovyan/work/notebooks")
+    // The pipelines the runners run, editable from JupyterLab and importable in a notebook (`from pipelines import daily`).
+    .WithBindMount("../Jupyter/pipelines", "/home/jovyan/work/pipelines")
+    .WithEnvironment("PYTHONPATH", "/home/jovyan/work")
     .WithBindMount("../data", "/data")
     .WithReference(analytics)
     .WithReference(processing).WaitFor(processing)

@@ -11,7 +11,8 @@ internal sealed record ImageSettings(
     ImageReference Postgres,
     ImageReference? PgWeb,
     ImageReference JupyterBase,
-    string JupyterPipIndexUrl)
+    string JupyterPipIndexUrl,
+    ImageReference RunnerBase)
 {
     /// <summary>The value of <c>Images:PgWeb</c> that leaves pgweb out of the stack (it has no stand-in).</summary>
     public const string None = "none";
@@ -24,7 +25,9 @@ internal sealed record ImageSettings(
             Postgres: Read(configuration, "Images:Postgres").Through(mirror),
             PgWeb: string.Equals(pgWeb, None, StringComparison.OrdinalIgnoreCase) ? null : Read(configuration, "Images:PgWeb").Through(mirror),
             JupyterBase: Read(configuration, "Jupyter:BaseImage").Through(mirror),
-            JupyterPipIndexUrl: configuration["Jupyter:PipIndexUrl"] ?? string.Empty);
+            JupyterPipIndexUrl: configuration["Jupyter:PipIndexUrl"] ?? string.Empty,
+            // The runner is built on the notebook's base unless a team deploys on another Python image.
+            RunnerBase: Read(configuration, string.IsNullOrWhiteSpace(configuration["Runner:BaseImage"]) ? "Jupyter:BaseImage" : "Runner:BaseImage").Through(mirror));
     }
 
     private static ImageReference Read(IConfiguration configuration, string key)

@@ -10,7 +10,7 @@
 # Opt out with DATASTACK_ALIGN_UID=no (then NB_UID / NB_GID / CHOWN_EXTRA are used as given).
 
 if [ "$(id -u)" = 0 ] && [ "${DATASTACK_ALIGN_UID:-yes}" != "no" ]; then
-    for _ds_dir in "/home/${NB_USER}/work/notebooks" /data; do
+    for _ds_dir in "/home/${NB_USER}/work/notebooks" "/home/${NB_USER}/work/pipelines" /data; do
         [ -d "${_ds_dir}" ] || continue
         _ds_uid="$(stat -c %u "${_ds_dir}")"
         _ds_gid="$(stat -c %g "${_ds_dir}")"
@@ -23,10 +23,10 @@ if [ "$(id -u)" = 0 ] && [ "${DATASTACK_ALIGN_UID:-yes}" != "no" ]; then
             fi
         fi
     done
-    for _ds_dir in "/home/${NB_USER}/work/notebooks" /data; do
+    for _ds_dir in "/home/${NB_USER}/work/notebooks" "/home/${NB_USER}/work/pipelines" /data; do
         [ -d "${_ds_dir}" ] || continue
         if [ -n "$(find "${_ds_dir}" -xdev -user 0 -print -quit)" ]; then
-            echo "datastack: handing what root owns in ${_ds_dir} to ${NB_UID}:${NB_GID}, so that notebooks and data can be saved"
+            echo "datastack: handing what root owns in ${_ds_dir} to ${NB_UID}:${NB_GID}, so that notebooks, pipelines and data can be saved"
             find "${_ds_dir}" -xdev -user 0 -exec chown "${NB_UID}:${NB_GID}" {} +
         fi
     done

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using DataStack.Testing;
 
 namespace DataStack.Bench;
 
@@ -33,20 +34,11 @@ public static class ProcessingApi
 
     public static async Task<JobResult> WaitAsync(HttpClient client, Guid id, CancellationToken cancellationToken)
     {
-        while (true)
-        {
-            using var document = JsonDocument.Parse(await client.GetStringAsync($"/jobs/{id}/wait?timeout=300", cancellationToken));
-            var job = document.RootElement;
-            var status = job.GetProperty("status").GetString()!;
-            if (status is "queued" or "running")
-            {
-                continue;
-            }
-
-            DateTimeOffset? Time(string name) => job.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetDateTimeOffset() : null;
-            var error = job.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object ? e.GetRawText() : null;
-            return new JobResult(id, status, Time("createdAt")!.Value, Time("startedAt"), Time("finishedAt"), error);
-        }
+        var job = await JobsApi.WaitForEndAsync(client, id, TimeSpan.FromMinutes(30), cancellationToken);
+        var status = job.GetProperty("status").GetString()!;
+        DateTimeOffset? Time(string name) => job.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetDateTimeOffset() : null;
+        var error = job.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object ? e.GetRawText() : null;
+        return new JobResult(id, status, Time("createdAt")!.Value, Time("startedAt"), Time("finishedAt"), error);
     }
 
     private static async Task<Guid> AcceptedJobAsync(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -32,9 +32,9 @@ internal static class AppHostModel
         using var settings = JsonDocument.Parse(File.ReadAllText(Path.Combine(Projects.AppHost.ProjectPath, "appsettings.json")));
         return
         [
-            .. from section in (string[])["Images", "Jupyter"]
+            .. from section in (string[])["Images", "Jupyter", "Runner"]
                from setting in settings.RootElement.GetProperty(section).EnumerateObject()
-               select $"--{section}:{setting.Name}={setting.Value.GetString()}",
+               select $"--{section}:{setting.Name}={setting.Value}",
         ];
     });
 

@@ -162,7 +162,7 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
-    public async Task JupyterMountsTheNotebooksAndTheSharedDataFolder()
+    public async Task JupyterMountsTheNotebooksThePipelinesAndTheSharedDataFolder()
     {
         // Arrange
         using var cts = new CancellationTokenSource(AppHostModel.Timeout);
@@ -176,6 +176,7 @@ public sealed class AppHostModelTests
 
         // Assert
         Assert.Equal(Path.Combine(repositoryRoot, "Jupyter", "notebooks"), mounts["/home/jovyan/work/notebooks"]);
+        Assert.Equal(Path.Combine(repositoryRoot, "Jupyter", "pipelines"), mounts["/home/jovyan/work/pipelines"]);
         Assert.Equal(Path.Combine(repositoryRoot, "data"), mounts["/data"]);
     }
 

@@ -28,6 +28,16 @@ internal static class ContainerRuntime
         ?? Environment.GetEnvironmentVariable("DOTNET_ASPIRE_CONTAINER_RUNTIME")
         ?? "docker";
 
+    /// <summary>
+    /// Why a fixture that needs the runtime did not start it, or <see langword="null"/> when it answers: on a run that
+    /// requires the runtime, the message says what to install.
+    /// </summary>
+    public static string? FixtureProblem => Unavailability is { } reason
+        ? IsRequired
+            ? $"No container runtime answers, and this run requires one (CI=true or {RequireVariable}=1): {reason} Install docker.io and start dockerd (.ci/run does both)."
+            : reason
+        : null;
+
     /// <summary>Why the runtime cannot be used, or <see langword="null"/> when it answers.</summary>
     public static string? Unavailability => Problem.Value;
 

@@ -11,8 +11,10 @@ namespace DataStack.AppHost.Tests;
 internal sealed class DockerSandbox : IAsyncDisposable
 {
     private static TimeSpan CommandTimeout { get; } = TimeSpan.FromMinutes(2);
+    private static TimeSpan BuildTimeout { get; } = TimeSpan.FromMinutes(10);
 
     private readonly List<string> _containers = [];
+    private readonly List<string> _images = [];
     private readonly List<string> _volumes = [];
 
     private DockerSandbox(string id, string network)
@@ -67,6 +69,31 @@ internal sealed class DockerSandbox : IAsyncDisposable
         _containers.Add(name);
         await RunAsync(arguments, environment, cancellationToken);
         return await HostPortAsync(alias, port, cancellationToken);
+    }
+
+    /// <summary>
+    /// Builds <paramref name="stage"/> of <paramref name="dockerfile"/> in <paramref name="context"/> with the build arguments
+    /// given (as a deployment's build step does) and returns the image's name, removed on dispose.
+    /// </summary>
+    public async Task<string> BuildAsync(
+        string name, string context, string dockerfile, string? stage, IReadOnlyDictionary<string, string> buildArguments, CancellationToken cancellationToken)
+    {
+        var image = $"datastack-test-{name}:{Id}";
+        List<string> arguments = ["build", "--tag", image, "--file", dockerfile];
+        if (stage is not null)
+        {
+            arguments.AddRange(["--target", stage]);
+        }
+
+        foreach (var (key, value) in buildArguments)
+        {
+            arguments.AddRange(["--build-arg", $"{key}={value}"]);
+        }
+
+        arguments.Add(context);
+        _images.Add(image);
+        await CommandLine.RunAsync(ContainerRuntime.Executable, arguments, BuildTimeout, cancellationToken);
+        return image;
     }
 
     /// <summary>Creates a named volume of this sandbox (removed on dispose) and returns its name.</summary>
@@ -131,6 +158,10 @@ internal sealed class DockerSandbox : IAsyncDisposable
         }
 
         await TryRunAsync(["network", "rm", Network], null, CancellationToken.None);
+        if (_images.Count > 0)
+        {
+            await TryRunAsync(["image", "rm", "--force", .. _images], null, CancellationToken.None);
+        }
         if (_volumes.Count > 0)
         {
             await TryRunAsync(["volume", "rm", "--force", .. _volumes], null, CancellationToken.None);

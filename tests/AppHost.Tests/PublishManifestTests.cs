@@ -31,11 +31,15 @@ public sealed class PublishManifestTests
         using var manifest = JsonDocument.Parse(text);
         var resources = manifest.RootElement.GetProperty("resources");
         var names = resources.EnumerateObject().Select(resource => resource.Name).ToHashSet();
-        Assert.Subset(names, new HashSet<string> { "postgres", "analytics", "processing", "postgres-password", "processing-api-key" });
+        Assert.Subset(names, new HashSet<string> { "postgres", "analytics", "processing", "runner", "postgres-password", "processing-api-key" });
         Assert.DoesNotContain("jupyter", names);
         Assert.DoesNotContain("jupyter-token", names);
         Assert.DoesNotContain(names, name => name.Contains("pgweb", StringComparison.OrdinalIgnoreCase));
         Assert.Equal("project.v0", resources.GetProperty("processing").GetProperty("type").GetString());
+        var runner = resources.GetProperty("runner");
+        Assert.Equal("container.v1", runner.GetProperty("type").GetString());
+        Assert.Equal("runner", runner.GetProperty("build").GetProperty("stage").GetString());
+        Assert.False(runner.TryGetProperty("bindMounts", out _), "The published runner mounts a folder of this machine.");
         foreach (var parameter in new[] { "postgres-password", "processing-api-key" })
         {
             var input = resources.GetProperty(parameter).GetProperty("inputs").GetProperty("value");

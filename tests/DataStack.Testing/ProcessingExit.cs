@@ -24,10 +24,7 @@ public sealed record ProcessingExit(int ExitCode, string StandardOutput, string 
             WorkingDirectory = Path.GetTempPath(),
         };
         startInfo.ArgumentList.Add(ProcessingProcess.FindProcessingDll());
-        foreach (var inherited in startInfo.Environment.Keys.Where(IsContractSetting).ToList())
-        {
-            startInfo.Environment.Remove(inherited);
-        }
+        ContractSettings.RemoveInherited(startInfo.Environment);
 
         startInfo.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}";
         startInfo.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
@@ -52,10 +49,4 @@ public sealed record ProcessingExit(int ExitCode, string StandardOutput, string 
 
         return new ProcessingExit(process.ExitCode, await stdout, await stderr);
     }
-
-    private static bool IsContractSetting(string key) =>
-        key.StartsWith("Processing__", StringComparison.OrdinalIgnoreCase)
-        || key.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)
-        || key.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
-        || key.StartsWith("OTEL_", StringComparison.OrdinalIgnoreCase);
 }

@@ -73,6 +73,7 @@ public sealed partial class ProcessingProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
         startInfo.ArgumentList.Add(dll);
+        ContractSettings.RemoveInherited(startInfo.Environment);
         startInfo.Environment["ASPNETCORE_URLS"] = baseAddress.ToString();
         startInfo.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         startInfo.Environment["ConnectionStrings__analytics"] = connectionString;
@@ -165,6 +166,13 @@ public sealed partial class ProcessingProcess : IAsyncDisposable
     }
 
     public Task WaitForExitAsync(CancellationToken cancellationToken = default) => _process.WaitForExitAsync(cancellationToken);
+
+    /// <summary>SIGTERM, then waits for the exit (at most <paramref name="timeout"/>): a graceful stop, as an orchestrator's.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        Terminate();
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,5 @@
 using System.Net;
 using DataStack.Processing.Tests.Infrastructure;
-using DataStack.Processing.Tests.Telemetry;
 using Npgsql;
 
 namespace DataStack.Processing.Tests;
@@ -23,7 +22,7 @@ public sealed class DatabaseUnavailableTests
         var body = await refused.Content.ReadAsStringAsync();
         await Sql.ExecuteAsync(app.Postgres.AdminConnectionString, $"ALTER ROLE \"{role}\" CONNECTION LIMIT -1");
         var recovered = HttpStatusCode.ServiceUnavailable;
-        await Eventually.HoldsAsync(
+        await Poll.UntilAsync(
             async () =>
             {
                 // Pooled connections cut above may still surface once each; the service must get past them alone.

@@ -64,7 +64,7 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
     }
 
     /// <summary>Waits until <paramref name="count"/> sessions wait for an advisory lock (the ingest jobs queued behind the test's).</summary>
-    private Task WaitForLockWaitersAsync(int count) => Telemetry.Eventually.HoldsAsync(
+    private Task WaitForLockWaitersAsync(int count) => Poll.UntilAsync(
         async () => await Sql.ScalarAsync<long>(
             app.ConnectionString,
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") >= count,

@@ -1,8 +1,8 @@
-using DataStack.Testing;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using DataStack.Reliability.Tests.Infrastructure;
+using DataStack.Testing;
 
 namespace DataStack.Reliability.Tests;
 

@@ -119,12 +119,7 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
         var files = Directory.CreateTempSubdirectory("datastack-csv-").FullName;
         try
         {
-            await using (var small = File.OpenRead(await CsvFiles.WriteTypedAsync(1000, files)))
-            using (var response = await CsvFiles.UploadAsync(client, "restart_target", small))
-            {
-                await Api.EnsureSuccessAsync(response, "PUT /datasets/restart_target");
-                Assert.Equal("succeeded", (await Api.WaitAsync(client, (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!.Id)).Status);
-            }
+            await CsvFiles.UploadVersionAsync(client, "restart_target", 1000, files);
 
             // A file of the data folder: its rows are copied by the job (an upload's, by its request).
             WireJob queued;
@@ -183,12 +178,7 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
         var files = Directory.CreateTempSubdirectory("datastack-csv-").FullName;
         try
         {
-            await using (var small = File.OpenRead(await CsvFiles.WriteTypedAsync(1000, files)))
-            using (var response = await CsvFiles.UploadAsync(client, "restart_upload", small))
-            {
-                await Api.EnsureSuccessAsync(response, "PUT /datasets/restart_upload");
-                Assert.Equal("succeeded", (await Api.WaitAsync(client, (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!.Id)).Status);
-            }
+            await CsvFiles.UploadVersionAsync(client, "restart_upload", 1000, files);
 
             var large = await CsvFiles.WriteTypedAsync(largeRows, files);
 

@@ -1,10 +1,10 @@
-using DataStack.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using DataStack.Reliability.Tests.Infrastructure;
+using DataStack.Testing;
 
 namespace DataStack.Reliability.Tests;
 

@@ -1,4 +1,5 @@
 using DataStack.Reliability.Tests.Infrastructure;
+using DataStack.Testing;
 
 namespace DataStack.Reliability.Tests;
 

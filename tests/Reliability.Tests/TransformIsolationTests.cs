@@ -1,8 +1,8 @@
-using DataStack.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using DataStack.Reliability.Tests.Infrastructure;
+using DataStack.Testing;
 
 namespace DataStack.Reliability.Tests;
 

@@ -17,6 +17,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=lib.sh
+. "$repo/tests/images/lib.sh"
 image="${DATASTACK_PROCESSING_IMAGE:-datastack-processing:dev}"
 base_image="datastack-standin/dotnet-runtime-deps:bookworm"
 # What the official runtime-deps Dockerfile installs (dotnet/dotnet-docker, src/runtime-deps/10.0/*), with bookworm's names.
@@ -38,31 +40,12 @@ command -v docker-registry >/dev/null 2>&1 || missing+=("docker-registry (a loca
 [ ${#missing[@]} -eq 0 ] || fail "missing: $(printf '%s; ' "${missing[@]}")"
 docker info >/dev/null 2>&1 || fail "'docker info' fails: start the Docker Engine (dockerd) and make sure this user may use it."
 
-# The first Debian archive (not -security) in this machine's apt sources, deb822 or one-line format.
-debian_mirror() {
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        awk 'BEGIN { RS = ""; FS = "\n" }
-             { uris = ""; suites = ""; on = 1
-               for (i = 1; i <= NF; i++) {
-                 if ($i ~ /^URIs:/) { uris = $i; sub(/^URIs:[ \t]*/, "", uris) }
-                 if ($i ~ /^Suites:/) suites = $i
-                 if ($i ~ /^Enabled:[ \t]*no/) on = 0 }
-               if (on && uris != "" && suites !~ /-security/) { split(uris, u, /[ \t]+/); print u[1] } }' "$f"
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -f "$f" ] || continue
-        awk '$1 == "deb" && $0 !~ /-security/ { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) { print $i; break } }' "$f"
-    done
-}
-
 # --- 1. the stand-in base image ---------------------------------------------------------------------------------
 if [ "${DATASTACK_REBUILD_BASE:-0}" != 1 ] && docker image inspect "$base_image" >/dev/null 2>&1; then
     say "stand-in base $base_image is present (DATASTACK_REBUILD_BASE=1 rebuilds it)"
 else
     command -v mmdebstrap >/dev/null 2>&1 || fail "missing: mmdebstrap (builds the stand-in base image): apt-get install mmdebstrap"
-    mirror="${DATASTACK_DEBIAN_MIRROR:-$(debian_mirror | head -n 1)}"
+    mirror="${DATASTACK_DEBIAN_MIRROR:-$(debian_mirror)}"
     [ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt/sources.list{,.d/*}: set DATASTACK_DEBIAN_MIRROR."
     say "building stand-in base $base_image: bookworm minbase + $base_packages"
     # The user 'app' as the official Dockerfile creates it (groupadd/useradd are not in minbase: write the entries).

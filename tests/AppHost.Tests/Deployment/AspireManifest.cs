@@ -18,9 +18,14 @@ internal sealed partial class AspireManifest
     private const int MaxDepth = 20;
 
     private readonly Dictionary<string, JsonElement> _resources;
+    private readonly string _directory;
     private readonly Dictionary<string, string> _inputs = [];
 
-    private AspireManifest(Dictionary<string, JsonElement> resources) => _resources = resources;
+    private AspireManifest(Dictionary<string, JsonElement> resources, string directory)
+    {
+        _resources = resources;
+        _directory = directory;
+    }
 
     public IReadOnlyCollection<string> ResourceNames => _resources.Keys;
 
@@ -32,10 +37,11 @@ internal sealed partial class AspireManifest
            select Resolve($"{{{name}.value}}"),
     ];
 
-    public static AspireManifest Parse(string json)
+    /// <summary>Reads a manifest that was written to <paramref name="directory"/> (its build paths are relative to it).</summary>
+    public static AspireManifest Parse(string json, string directory)
     {
         using var document = JsonDocument.Parse(json);
-        return new AspireManifest(document.RootElement.GetProperty("resources").EnumerateObject().ToDictionary(r => r.Name, r => r.Value.Clone()));
+        return new AspireManifest(document.RootElement.GetProperty("resources").EnumerateObject().ToDictionary(r => r.Name, r => r.Value.Clone()), directory);
     }
 
     public string TypeOf(string resource) => Resource(resource).GetProperty("type").GetString()!;
@@ -54,6 +60,28 @@ internal sealed partial class AspireManifest
         Resource(resource).TryGetProperty("volumes", out var volumes)
             ? [.. volumes.EnumerateArray().Select(v => (v.GetProperty("name").GetString()!, v.GetProperty("target").GetString()!))]
             : [];
+
+    /// <summary>
+    /// How a <c>container.v1</c> resource's image is built: context and Dockerfile (full paths), stage, and build
+    /// arguments resolved; null for a container that runs a published image.
+    /// </summary>
+    public ImageBuild? Build(string resource)
+    {
+        if (!Resource(resource).TryGetProperty("build", out var build))
+        {
+            return null;
+        }
+
+        string Full(string path) => Path.GetFullPath(Path.Combine(_directory, path));
+        var arguments = build.TryGetProperty("args", out var args)
+            ? args.EnumerateObject().ToDictionary(arg => arg.Name, arg => Resolve(arg.Value.GetString() ?? ""))
+            : [];
+        return new ImageBuild(
+            Full(build.GetProperty("context").GetString()!),
+            Full(build.GetProperty("dockerfile").GetString()!),
+            build.TryGetProperty("stage", out var stage) ? stage.GetString() : null,
+            arguments);
+    }
 
     /// <summary>The bind mounts the manifest declares for a container (a deployment would have to provide these folders).</summary>
     public IReadOnlyList<string> BindMounts(string resource) =>
@@ -160,6 +188,8 @@ internal sealed partial class AspireManifest
             "uri" => Uri.EscapeDataString(value),
             var other => throw new NotSupportedException($"Unknown annotated.string filter '{other}'."),
         } : value;
+
+    public sealed record ImageBuild(string Context, string Dockerfile, string? Stage, IReadOnlyDictionary<string, string> Arguments);
 
     [GeneratedRegex(@"\{(?<resource>[A-Za-z0-9_-]+)\.(?<path>[A-Za-z0-9_.-]+)\}")]
     private static partial Regex Expression();

@@ -176,6 +176,56 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
         }
     }
 
+    [DockerFact]
+    public async Task APipelineRunsOnADeployedRunnerBuiltFromTheManifestAsAJobSubmittedThroughTheLoadBalancer()
+    {
+        // Arrange: the sample trips, uploaded as a user would.
+        rehearsal.Require();
+        using var cts = new CancellationTokenSource(TestTimeout);
+        using var http = rehearsal.CreateClient();
+        var trips = Name("trips");
+        var summary = Name("zone_summary");
+        var sample = Path.Combine(Projects.AppHost.ProjectPath, "..", "data", "samples", "trips.csv");
+        using (var content = new StreamContent(File.OpenRead(sample)))
+        {
+            content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+            using var upload = await http.PutAsync($"/datasets/{trips}?mode=replace", content, cts.Token);
+            Assert.Equal("succeeded", (await WaitAsync(http, await JobIdAsync(upload, cts.Token), cts.Token)).GetProperty("status").GetString());
+        }
+
+        // Act: the pipeline, as client.run("pipelines.daily:summary", ...) submits it.
+        using var submitted = await http.PostAsJsonAsync(
+            "/jobs",
+            new { kind = "python", args = new { entrypoint = "pipelines.daily:summary", parameters = new { day = "2024-01-05", source = trips, target = summary } } },
+            cts.Token);
+        Assert.True(submitted.StatusCode == HttpStatusCode.Accepted, await submitted.Content.ReadAsStringAsync(cts.Token));
+        var job = await WaitAsync(http, await JobIdAsync(submitted, cts.Token), cts.Token);
+
+        // Assert: it ran on a runner (python jobs go to runners only), read and wrote through the deployment's wiring.
+        Assert.True(job.GetProperty("status").GetString() == "succeeded", $"{job}\n{await rehearsal.DescribeAsync(cts.Token)}");
+        var result = job.GetProperty("result");
+        var dayTrips = await Sql.ScalarAsync<long>(
+            rehearsal.AnalyticsConnectionString, $"SELECT count(*) FROM datasets.\"{trips}\" WHERE pickup_at >= '2024-01-05' AND pickup_at < '2024-01-06'");
+        var zones = await Sql.ScalarAsync<long>(
+            rehearsal.AnalyticsConnectionString, $"SELECT count(DISTINCT coalesce(zone, '(none)')) FROM datasets.\"{trips}\" WHERE pickup_at >= '2024-01-05' AND pickup_at < '2024-01-06'");
+        Assert.Equal(dayTrips, result.GetProperty("trips").GetInt64());
+        Assert.Equal(zones, await CountAsync(summary, cts.Token));
+    }
+
+    [DockerFact]
+    public async Task TheRunnerImageRunsAsANonRootUser()
+    {
+        // Arrange
+        rehearsal.Require();
+        using var cts = new CancellationTokenSource(TestTimeout);
+
+        // Act
+        var user = await DockerSandbox.InspectImageAsync(rehearsal.RunnerImage, "{{.Config.User}}", cts.Token);
+
+        // Assert
+        Assert.False(string.IsNullOrWhiteSpace(user) || user.Split(':')[0] is "0" or "root", $"The runner image runs as '{user}'.");
+    }
+
     private static string Name(string prefix) => $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 13)];
 
     private static async Task<HttpResponseMessage> PutCsvAsync(HttpClient http, string name, int rows, CancellationToken cancellationToken)
@@ -203,32 +253,15 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
     /// <summary>Waits (server side) through the load balancer until the job has ended.</summary>
     private async Task<JsonElement> WaitAsync(HttpClient http, Guid job, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
-        var last = "no answer";
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            try
-            {
-                using var response = await http.GetAsync($"/jobs/{job}/wait?timeout=30", cancellationToken);
-                last = $"{(int)response.StatusCode} from {Rehearsal.ServedBy(response)}";
-                if (response.IsSuccessStatusCode)
-                {
-                    var state = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
-                    if (state.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled")
-                    {
-                        return state;
-                    }
-                }
-            }
-            catch (HttpRequestException ex)
-            {
-                // A replica that died under the request: the next one goes to a live replica.
-                last = ex.Message;
-            }
+            return await JobsApi.WaitForEndAsync(http, job, TimeSpan.FromMinutes(2), cancellationToken);
         }
-
-        Assert.Fail($"Job {job} did not end within 2 minutes (last answer: {last}).\n{await rehearsal.DescribeAsync(cancellationToken)}");
-        return default;
+        catch (TimeoutException ex)
+        {
+            Assert.Fail($"{ex.Message}\n{await rehearsal.DescribeAsync(cancellationToken)}");
+            throw;
+        }
     }
 
     /// <summary>Polls until one of the uploads is copying rows in postgres (or all of them have already ended).</summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using DataStack.Testing;
 using Npgsql;
 
 namespace DataStack.AppHost.Tests.Deployment;
@@ -9,6 +10,8 @@ namespace DataStack.AppHost.Tests.Deployment;
 /// publish command; a deployment tool then runs exactly what it declares, resolved (<see cref="AspireManifest"/>):
 /// <list type="bullet">
 /// <item>each <c>container.v0</c> (postgres: its image setting applied, its declared volume, nothing else changed);</item>
+/// <item>each <c>container.v1</c> built from a Dockerfile (the runner): its image built as declared (context, Dockerfile,
+/// stage, build arguments), run as <see cref="Replicas"/> copies with nothing mounted;</item>
 /// <item>each <c>project.v0</c> (processing) as <see cref="Replicas"/> containers of its deploy image, each with a file
 /// system of its own: no volume, no folder mounted, no file copied in;</item>
 /// <item>in front of those replicas one load balancer that spreads requests (the platform's ingress), under the name
@@ -19,7 +22,7 @@ namespace DataStack.AppHost.Tests.Deployment;
 /// </summary>
 public sealed class Rehearsal : IAsyncLifetime
 {
-    /// <summary>Processing replicas (the deployment's scale setting; the manifest does not carry one).</summary>
+    /// <summary>Processing replicas, and copies of each built container (the deployment's scale setting; the manifest does not carry one).</summary>
     public const int Replicas = 2;
 
     public const string ProcessingImageVariable = "DATASTACK_PROCESSING_IMAGE";
@@ -27,11 +30,12 @@ public sealed class Rehearsal : IAsyncLifetime
 
     private const string Processing = "processing";
     private const string Postgres = "postgres";
+    private const string Runner = "runner";
 
     private static TimeSpan StartTimeout { get; } = TimeSpan.FromMinutes(4);
     private static TimeSpan PollInterval { get; } = TimeSpan.FromMilliseconds(250);
 
-    private static readonly HashSet<string> s_knownTypes = ["parameter.v0", "value.v0", "annotated.string", "container.v0", "project.v0"];
+    private static readonly HashSet<string> s_knownTypes = ["parameter.v0", "value.v0", "annotated.string", "container.v0", "container.v1", "project.v0"];
 
     private DockerSandbox? _sandbox;
     private string? _problem;
@@ -46,7 +50,13 @@ public sealed class Rehearsal : IAsyncLifetime
     internal DockerSandbox Sandbox => _sandbox ?? throw new InvalidOperationException(_problem ?? "The rehearsal did not start.");
 
     /// <summary>The replicas' names on the deployment's network (and their containers' aliases).</summary>
-    public IReadOnlyList<string> ReplicaNames { get; } = [.. Enumerable.Range(1, Replicas).Select(i => $"{Processing}-{i}")];
+    public IReadOnlyList<string> ReplicaNames { get; } = Copies(Processing);
+
+    /// <summary>The runner's copies: containers of the image built from the manifest's <c>runner</c> resource.</summary>
+    public IReadOnlyList<string> RunnerNames { get; } = Copies(Runner);
+
+    /// <summary>The image built from the manifest's <c>runner</c> resource.</summary>
+    public string RunnerImage { get; private set; } = "";
 
     /// <summary>The load balancer's address on this machine: what a user's client reaches.</summary>
     public Uri Address { get; private set; } = null!;
@@ -58,11 +68,9 @@ public sealed class Rehearsal : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (ContainerRuntime.Unavailability is { } reason)
+        if (ContainerRuntime.FixtureProblem is { } problem)
         {
-            _problem = ContainerRuntime.IsRequired
-                ? $"No container runtime answers, and this run requires one (CI=true or {ContainerRuntime.RequireVariable}=1): {reason} Install docker.io and start dockerd (.ci/run does both)."
-                : reason;
+            _problem = problem;
             return;
         }
 
@@ -90,9 +98,10 @@ public sealed class Rehearsal : IAsyncLifetime
         }
 
         _sandbox = await DockerSandbox.CreateAsync(cts.Token);
-        foreach (var container in Manifest.ResourceNames.Where(name => Manifest.TypeOf(name) == "container.v0"))
+        var containers = Manifest.ResourceNames.Where(name => Manifest.TypeOf(name) is "container.v0" or "container.v1").ToList();
+        foreach (var container in containers.Where(name => Manifest.Build(name) is null))
         {
-            await StartContainerAsync(container, cts.Token);
+            await StartContainerAsync(container, Manifest.Resource(container).GetProperty("image").GetString()!, [container], cts.Token);
         }
 
         foreach (var replica in ReplicaNames)
@@ -116,6 +125,21 @@ public sealed class Rehearsal : IAsyncLifetime
         };
         AnalyticsConnectionString = analytics.ConnectionString;
         await WaitUntilServedByAsync(ReplicaNames, cts.Token);
+
+        // Built images last: they may take a while, and what they run reaches processing by name.
+        foreach (var container in containers.Where(name => Manifest.Build(name) is not null))
+        {
+            if (container != Runner)
+            {
+                throw new InvalidOperationException($"'{container}' is built from a Dockerfile; the rehearsal knows how many copies of the runner to run, not of '{container}'.");
+            }
+
+            var build = Manifest.Build(container)!;
+            RunnerImage = await Sandbox.BuildAsync(container, build.Context, build.Dockerfile, build.Stage, build.Arguments, cts.Token);
+            await StartContainerAsync(container, RunnerImage, RunnerNames, cts.Token);
+        }
+
+        await WaitUntilHealthyAsync(RunnerNames, cts.Token);
     }
 
     public async Task DisposeAsync()
@@ -168,7 +192,7 @@ public sealed class Rehearsal : IAsyncLifetime
     public async Task<string> DescribeAsync(CancellationToken cancellationToken)
     {
         var parts = new List<string>();
-        foreach (var alias in (string[])[Postgres, .. ReplicaNames, Processing])
+        foreach (var alias in (string[])[Postgres, .. ReplicaNames, Processing, .. RunnerNames])
         {
             parts.Add(await Sandbox.LogsAsync(alias, cancellationToken));
         }
@@ -216,7 +240,8 @@ public sealed class Rehearsal : IAsyncLifetime
     public static string? ServedBy(HttpResponseMessage response) =>
         response.Headers.TryGetValues("X-Served-By", out var values) ? values.FirstOrDefault() : null;
 
-    private async Task StartContainerAsync(string name, CancellationToken cancellationToken)
+    /// <summary>Starts <paramref name="copies"/> of the container resource <paramref name="name"/> on <paramref name="image"/>.</summary>
+    private async Task StartContainerAsync(string name, string image, IReadOnlyList<string> copies, CancellationToken cancellationToken)
     {
         if (Manifest.BindMounts(name) is { Count: > 0 } mounts)
         {
@@ -229,11 +254,46 @@ public sealed class Rehearsal : IAsyncLifetime
             options.AddRange(["--mount", $"type=volume,source={await Sandbox.CreateVolumeAsync(volume, cancellationToken)},target={target}"]);
         }
 
-        var resource = Manifest.Resource(name);
-        var image = resource.GetProperty("image").GetString()!;
-        var port = resource.GetProperty("bindings").EnumerateObject().First().Value.GetProperty("targetPort").GetInt32();
-        await Sandbox.StartAsync(name, image, port, Manifest.Environment(name), options, cancellationToken);
+        var port = Manifest.Resource(name).GetProperty("bindings").EnumerateObject().First().Value.GetProperty("targetPort").GetInt32();
+        foreach (var copy in copies)
+        {
+            await Sandbox.StartAsync(copy, image, port, Manifest.Environment(name), options, cancellationToken);
+        }
     }
+
+    /// <summary>Polls each copy's <c>/health</c> (its first declared port, published on this machine) until it answers 200.</summary>
+    private async Task WaitUntilHealthyAsync(IReadOnlyList<string> copies, CancellationToken cancellationToken)
+    {
+        var port = Manifest.Resource(Runner).GetProperty("bindings").EnumerateObject().First().Value.GetProperty("targetPort").GetInt32();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var copy in copies)
+        {
+            var url = new Uri($"http://127.0.0.1:{await Sandbox.HostPortAsync(copy, port, cancellationToken)}/health");
+            try
+            {
+                await Poll.UntilAsync(() => HealthAsync(http, url, cancellationToken), answer => answer.StartsWith("200", StringComparison.Ordinal), StartTimeout, $"{copy} answers /health with 200");
+            }
+            catch (TimeoutException ex)
+            {
+                Assert.Fail($"{ex.Message}\n{await DescribeAsync(cancellationToken)}");
+            }
+        }
+    }
+
+    private static async Task<string> HealthAsync(HttpClient http, Uri url, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await http.GetAsync(url, cancellationToken);
+            return $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}";
+        }
+        catch (HttpRequestException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    private static string[] Copies(string name) => [.. Enumerable.Range(1, Replicas).Select(i => $"{name}-{i}")];
 
     /// <summary>The README's publish command, run as a user runs it (the image settings of this environment apply).</summary>
     private static async Task<(string Text, AspireManifest Manifest)> PublishAsync(CancellationToken cancellationToken)
@@ -249,7 +309,7 @@ public sealed class Rehearsal : IAsyncLifetime
                 TimeSpan.FromMinutes(3),
                 cancellationToken);
             var text = await File.ReadAllTextAsync(path, cancellationToken);
-            return (text, AspireManifest.Parse(text));
+            return (text, AspireManifest.Parse(text, output));
         }
         finally
         {

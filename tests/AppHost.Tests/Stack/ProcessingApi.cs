@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using DataStack.Testing;
 
 namespace DataStack.AppHost.Tests.Stack;
 
@@ -35,36 +36,9 @@ internal static class ProcessingApi
     public static string IdOf(JsonElement job) =>
         job.GetProperty("id") is { ValueKind: JsonValueKind.String } id ? id.GetString()! : job.GetProperty("id").GetRawText();
 
-    /// <summary>
-    /// Waits until the job ends (server side: <c>/jobs/{id}/wait</c> answers on LISTEN/NOTIFY) and returns it.
-    /// A request that reaches a replica that was just killed is sent again; the proxy picks another.
-    /// </summary>
-    public static async Task<JsonElement> WaitForJobAsync(HttpClient http, string jobId, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            try
-            {
-                using var response = await http.GetAsync($"/jobs/{jobId}/wait?timeout=30", cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    using var job = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-                    if (job.RootElement.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled")
-                    {
-                        return job.RootElement.Clone();
-                    }
-
-                    continue;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Connection refused or reset by a replica that is gone.
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
-        }
-    }
+    /// <summary>Waits until the job ends (<see cref="JobsApi.WaitForEndAsync"/>: a replica that was just killed is asked again) and returns it.</summary>
+    public static Task<JsonElement> WaitForJobAsync(HttpClient http, string jobId, CancellationToken cancellationToken) =>
+        JobsApi.WaitForEndAsync(http, Guid.Parse(jobId), TimeSpan.FromMinutes(5), cancellationToken);
 
     public static async Task<string> WaitForStatusAsync(HttpClient http, string jobId, CancellationToken cancellationToken) =>
         (await WaitForJobAsync(http, jobId, cancellationToken)).GetProperty("status").GetString()!;

@@ -63,11 +63,9 @@ public class StackFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (ContainerRuntime.Unavailability is { } reason)
+        if (ContainerRuntime.FixtureProblem is { } problem)
         {
-            _startupProblem = ContainerRuntime.IsRequired
-                ? $"No container runtime answers, and this run requires one (CI=true or {ContainerRuntime.RequireVariable}=1): {reason} Install docker.io and start dockerd (.ci/run does both)."
-                : reason;
+            _startupProblem = problem;
             return;
         }
 

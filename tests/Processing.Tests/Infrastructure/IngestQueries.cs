@@ -1,5 +1,4 @@
 using DataStack.Processing.Jobs;
-using DataStack.Processing.Tests.Telemetry;
 
 namespace DataStack.Processing.Tests.Infrastructure;
 
@@ -33,7 +32,7 @@ internal static class IngestQueries
     public static Task AssertReplacedTableDroppedAsync(this ProcessingApp app, Guid jobId)
     {
         var table = $"datasets.\"replaced-{jobId:N}\"";
-        return Eventually.HoldsAsync(
+        return Poll.UntilAsync(
             async () => !await Sql.ScalarAsync<bool>(app.ConnectionString, "SELECT to_regclass($1) IS NOT NULL", table),
             TimeSpan.FromSeconds(10),
             $"{table} to be dropped after its job succeeded");

@@ -52,9 +52,6 @@ public sealed class ExportedTelemetryFixture : IAsyncLifetime
 
         var environment = new Dictionary<string, string>
         {
-            ["ConnectionStrings__analytics"] = connectionString,
-            ["Processing__ApiKey"] = ApiKey,
-            ["Processing__DataDir"] = DataDir,
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Receiver.Endpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_EXPORTER_OTLP_HEADERS"] = $"{ExtraHeader}=yes",
@@ -68,11 +65,11 @@ public sealed class ExportedTelemetryFixture : IAsyncLifetime
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Debug",
         };
 
-        await using var process = await ProcessingProcess.StartAsync(environment, s_timeout);
+        await using var process = await ProcessingProcess.StartAsync(connectionString, DataDir, ApiKey, environment, s_timeout);
         try
         {
             await DriveTrafficAsync(process.BaseAddress);
-            await Eventually.HoldsAsync(
+            await Poll.UntilAsync(
                 () => Receiver.Spans().Any(s => s.Name == "job noop")
                     && Receiver.Logs().Any(l => l.Body.Contains(SucceededJob.Id.ToString(), StringComparison.Ordinal))
                     && Receiver.Metrics().Any(m => m.Name == "datastack.jobs.completed"),

@@ -26,7 +26,7 @@ public sealed class GrpcExportTests
             response.EnsureSuccessStatusCode();
         }
 
-        await Eventually.HoldsAsync(
+        await Poll.UntilAsync(
             // The request's SQL span may be exported in an earlier batch than its server span: wait for the latter.
             () => receiver.Spans().Any(s => s.TraceId == traceId.ToHexString() && s.Scope == "Microsoft.AspNetCore")
                 && receiver.Logs().Any(),

@@ -45,7 +45,7 @@ public sealed class HealthEndpointTests(ProcessingApp app) : IClassFixture<Proce
             broken.Postgres.AdminConnectionString, $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'");
         var status = HttpStatusCode.OK;
         var body = "";
-        await Eventually.HoldsAsync(
+        await Poll.UntilAsync(
             async () =>
             {
                 using var response = await anonymous.GetAsync("/health");

@@ -30,7 +30,7 @@ internal static class JobTraces
     public static async Task<IReadOnlyList<Activity>> JobSpansAsync(TracedProcessingApp traced, Guid jobId, int count)
     {
         bool IsJob(Activity a) => a.Source.Name == ProcessingTelemetry.Name && a.GetTagItem("datastack.job.id") as string == jobId.ToString();
-        await Eventually.HoldsAsync(() => traced.Stopped.Count(IsJob) >= count, TimeSpan.FromSeconds(30), $"{count} span(s) of job {jobId}");
+        await Poll.UntilAsync(() => traced.Stopped.Count(IsJob) >= count, TimeSpan.FromSeconds(30), $"{count} span(s) of job {jobId}");
         return [.. traced.Stopped.Where(IsJob)];
     }
 }

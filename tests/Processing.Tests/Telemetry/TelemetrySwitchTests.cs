@@ -50,11 +50,9 @@ public sealed class TelemetrySwitchTests
         var postgres = await PostgresServer.SharedAsync();
         var apiKey = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
         var dataDir = Directory.CreateTempSubdirectory("datastack-otel-off-").FullName;
+        var connectionString = await postgres.CreateDatabaseAsync("otel_off");
         var environment = new Dictionary<string, string>
         {
-            ["ConnectionStrings__analytics"] = await postgres.CreateDatabaseAsync("otel_off"),
-            ["Processing__ApiKey"] = apiKey,
-            ["Processing__DataDir"] = dataDir,
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Endpoint,
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_SDK_DISABLED"] = "true",
@@ -63,7 +61,7 @@ public sealed class TelemetrySwitchTests
         try
         {
             // Act
-            await using (var process = await ProcessingProcess.StartAsync(environment, s_timeout))
+            await using (var process = await ProcessingProcess.StartAsync(connectionString, dataDir, apiKey, environment, s_timeout))
             {
                 using var client = TestClients.Create(process.BaseAddress, apiKey);
                 var (header, _, _) = TestClients.NewTraceParent();

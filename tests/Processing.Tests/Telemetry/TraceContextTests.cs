@@ -105,7 +105,7 @@ public sealed class TraceContextTests(TracedProcessingApp traced) : IClassFixtur
             alive.EnsureSuccessStatusCode();
         }
 
-        await Eventually.HoldsAsync(
+        await Poll.UntilAsync(
             () => traced.Stopped.Count(a => a.Source.Name == "Microsoft.AspNetCore" && a.TraceId == probeTraceId) == 2,
             TimeSpan.FromSeconds(30),
             "both probes' server spans");
@@ -117,7 +117,7 @@ public sealed class TraceContextTests(TracedProcessingApp traced) : IClassFixtur
             control.EnsureSuccessStatusCode();
         }
 
-        await Eventually.HoldsAsync(
+        await Poll.UntilAsync(
             () => traced.Receiver.Spans().Any(s => s.TraceId == controlTraceId.ToHexString()), TimeSpan.FromSeconds(30), "the control span's export");
 
         // Assert

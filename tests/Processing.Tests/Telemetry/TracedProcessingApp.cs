@@ -59,7 +59,7 @@ public class TracedProcessingApp : IAsyncLifetime
     /// <summary>Waits (bounded) for the spans of a trace that match, and returns them.</summary>
     public async Task<IReadOnlyList<Activity>> SpansAsync(Func<Activity, bool> match, string what)
     {
-        await Eventually.HoldsAsync(() => _stopped.Any(match), TimeSpan.FromSeconds(30), what);
+        await Poll.UntilAsync(() => _stopped.Any(match), TimeSpan.FromSeconds(30), what);
         return [.. _stopped.Where(match)];
     }
 

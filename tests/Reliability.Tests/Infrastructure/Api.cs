@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using DataStack.Testing;
 
 namespace DataStack.Reliability.Tests.Infrastructure;
 
@@ -16,13 +17,9 @@ public static class Api
         return (await response.Content.ReadFromJsonAsync<WireJob>(Json))!;
     }
 
-    /// <summary>Waits server-side (<c>/jobs/{id}/wait</c>, LISTEN/NOTIFY) for the job to end, at most <paramref name="timeoutSeconds"/>.</summary>
-    public static async Task<WireJob> WaitAsync(HttpClient client, Guid id, int timeoutSeconds = 60)
-    {
-        using var response = await client.GetAsync($"/jobs/{id}/wait?timeout={timeoutSeconds}");
-        await EnsureSuccessAsync(response, $"GET /jobs/{id}/wait");
-        return (await response.Content.ReadFromJsonAsync<WireJob>(Json))!;
-    }
+    /// <summary>Waits (server side, <see cref="JobsApi.WaitForEndAsync"/>) for the job to end, at most <paramref name="timeoutSeconds"/>.</summary>
+    public static async Task<WireJob> WaitAsync(HttpClient client, Guid id, int timeoutSeconds = 60) =>
+        (await JobsApi.WaitForEndAsync(client, id, TimeSpan.FromSeconds(timeoutSeconds))).Deserialize<WireJob>(Json)!;
 
     public static async Task EnsureSuccessAsync(HttpResponseMessage response, string what)
     {

@@ -29,6 +29,17 @@ public static class CsvFiles
     public static async Task<HttpResponseMessage> IngestFileAsync(HttpClient client, string dataset, string relativePath) =>
         await client.PostAsJsonAsync($"/datasets/{dataset}/ingest", new { path = relativePath, mode = "replace" });
 
+    /// <summary>Uploads <paramref name="rows"/> generated rows as the dataset's version (replacing) and returns the job once it succeeded.</summary>
+    public static async Task<WireJob> UploadVersionAsync(HttpClient client, string dataset, int rows, string directory)
+    {
+        await using var body = File.OpenRead(await WriteTypedAsync(rows, directory));
+        using var response = await UploadAsync(client, dataset, body);
+        await Api.EnsureSuccessAsync(response, $"PUT /datasets/{dataset}");
+        var job = await Api.WaitAsync(client, (await response.Content.ReadFromJsonAsync<WireJob>(Api.Json))!.Id);
+        Assert.True(job.Status == "succeeded", $"The upload of dataset {dataset} did not succeed: {job}");
+        return job;
+    }
+
     /// <summary>PUT /datasets/{name} with the bytes of a file (streamed) or of a buffer.</summary>
     public static async Task<HttpResponseMessage> UploadAsync(HttpClient client, string dataset, Stream body, string query = "?mode=replace")
     {
