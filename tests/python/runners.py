@@ -24,10 +24,10 @@ TEST_PIPELINES = pathlib.Path(__file__).resolve().parent / "runner_pipelines"
 
 
 def make_pipelines(root: pathlib.Path) -> pathlib.Path:
-    """A pipelines folder as the image has it (the shipped package), plus the tests' own module ``testing``."""
+    """A pipelines folder as the image has it (the shipped package), plus the tests' own (tests/python/runner_pipelines)."""
     folder = root / "pipelines"
     shutil.copytree(SHIPPED_PIPELINES, folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    shutil.copy(TEST_PIPELINES / "testing.py", folder / "testing.py")
+    shutil.copytree(TEST_PIPELINES, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     return folder
 
 

@@ -70,6 +70,18 @@ def test_a_runaway_job_is_stopped_at_its_timeout(client, runners, tmp_path):
     assert runner.health()[0] == 200
 
 
+def test_a_runaway_notebook_is_stopped_at_its_timeout_kernel_and_all(client, runners, tmp_path):
+    """A notebook job past its timeout: the worker, the notebook's kernel and what the kernel started are killed."""
+    runners()
+    marker = tmp_path / "kernel"
+    with pytest.raises(ds.JobFailed) as caught:
+        client.run_notebook("pipelines/sleepy.ipynb", parameters={"marker": str(marker), "seconds": 600}, job_timeout=5, timeout=60)
+
+    assert caught.value.code == "timeout"
+    kernel, child = started_pids(marker, 2)
+    eventually(lambda: not process_exists(kernel) and not process_exists(child), 5, "the notebook's kernel and its child to be gone")
+
+
 def test_a_cancelled_job_is_stopped_and_reported_cancelled(client, runners, tmp_path):
     """client.cancel() of a running job: the runner learns it from its heartbeat, kills the job's process and
     reports it cancelled."""
