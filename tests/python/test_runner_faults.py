@@ -43,7 +43,7 @@ def test_a_job_of_a_killed_runner_succeeds_on_another_after_its_lease(client, ru
     again (attempt 2) and it succeeds: jobs are at least once."""
     first = runners()
     marker = tmp_path / "started"
-    job = client.run("pipelines.testing:sleep", seconds=4, marker=str(marker), wait=False)
+    job = client.run("pipelines.testing:sleep", seconds=1, first_attempt_seconds=120, marker=str(marker), wait=False)
     [pid] = eventually(lambda: started_pids(marker), 20, "the job to start in the first runner")
 
     first.kill()
