@@ -51,6 +51,9 @@ def serve(conn: Any, pipelines: str, runner_pid: int) -> None:
     _exit_with_runner(runner_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the whole group: the runner decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # ipykernel's debugger (imported by notebook jobs, here and in their kernels) warns on every import that Python's
+    # frozen modules may hide breakpoints: nobody debugs here.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     folder = pathlib.Path(pipelines)
     sys.path.insert(0, str(folder.parent))
     # No .pyc of the pipelines from this process: a cached one is trusted on its source's mtime in whole seconds and
