@@ -18,7 +18,7 @@ import psycopg  # noqa: E402
 from runners import REPO, eventually  # noqa: E402
 from stack import free_port  # noqa: E402
 
-BASE_IMAGE = os.environ.get("DATASTACK_RUNNER_BASE_IMAGE", "datastack-standin/python:trixie")
+BASE_IMAGE = os.environ.get("Runner__BaseImage") or "datastack-standin/python:trixie"
 
 
 def docker(*args, check=True, timeout=300):
@@ -30,7 +30,7 @@ def need_docker():
     if shutil.which("docker") is None or subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
         problem = "no Docker engine answers ('docker info' failed): tests/images/install-docker.sh"
     elif subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True).returncode != 0:
-        problem = f"the base image {BASE_IMAGE} is missing: tests/images/build-standins.sh python (or set DATASTACK_RUNNER_BASE_IMAGE)"
+        problem = f"the base image {BASE_IMAGE} is missing: tests/images/build-standins.sh python (or set Runner__BaseImage, the AppHost's setting)"
     else:
         return
     if os.environ.get("CI") == "true":

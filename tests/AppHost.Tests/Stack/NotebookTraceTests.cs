@@ -7,7 +7,7 @@ namespace DataStack.AppHost.Tests.Stack;
 /// <summary>
 /// A notebook run in the jupyter container's kernel as JupyterLab runs it (nbclient, the container's <c>python3</c>
 /// kernelspec, the image's IPython startup file), followed in the dashboard's telemetry API: the notebook's half of
-/// the trace.
+/// the trace, down to a pipeline the notebook ran as a job in a runner.
 /// </summary>
 [Collection(StackCollection.Name)]
 public sealed class NotebookTraceTests(StackFixture stack, ITestOutputHelper output)
@@ -28,6 +28,8 @@ public sealed class NotebookTraceTests(StackFixture stack, ITestOutputHelper out
             $"%%sql\n-- sql {run}\nselect count(*) as n from {name}",
             $"{Marker("password")}\nwarehouse_password = \"{stack.NotebookPassword}\"\nlen(warehouse_password)",
             $"{Marker("failing")}\nraise RuntimeError(\"the warehouse refused the key \" + os.environ[\"DATASTACK_API_KEY\"])",
+            $"{Marker("trips")}\nclient.ingest(\"samples/trips.csv\", \"trips_{run}\", mode=\"replace\").row_count",
+            $"{Marker("run")}\nclient.run(\"pipelines.daily:summary\", day=\"2024-01-05\", source=\"trips_{run}\", target=\"zones_{run}\")",
             $"{Marker("status")}\nprint(tracing.flush())\nprint(tracing.status())",
         ];
 
@@ -64,6 +66,19 @@ public sealed class NotebookTraceTests(StackFixture stack, ITestOutputHelper out
         var sql = spans.Single(span => IsCell(span, CellKey(cells[2])));
         var sqlTrace = await dashboard.WaitForSpansAsync(sql.TraceId, t => t.Any(span => span.ParentSpanId == sql.SpanId && span.IsSql), cts.Token);
         Assert.Contains(sqlTrace, span => span.ParentSpanId == sql.SpanId && span.Service == "jupyter" && span.Attributes.GetValueOrDefault("db.system") == "postgresql");
+
+        // ... the cell that runs a pipeline is the root of another: cell → POST /jobs → job python in a runner → the
+        // pipeline's own HTTP calls and SQL, made by the runner ...
+        var runCell = spans.Single(span => IsCell(span, CellKey(cells[6])));
+        var runTrace = await dashboard.WaitForSpansAsync(
+            runCell.TraceId, t => t.Any(span => span.Name == "job python") && t.Any(span => span.IsSql && span.Service.StartsWith("runner", StringComparison.Ordinal)), cts.Token);
+        var post = Assert.Single(runTrace, span => span.Service == "processing" && span.Name.StartsWith("POST /jobs", StringComparison.Ordinal));
+        Assert.True(Descends(runTrace, post, runCell), "POST /jobs is not under the cell that ran the pipeline");
+        var pythonJob = Assert.Single(runTrace, span => span.Name == "job python" && span.ParentSpanId == post.SpanId);
+        Assert.StartsWith("runner", pythonJob.Service, StringComparison.Ordinal);
+        Assert.Contains(runTrace, span => span.IsSql && span.Service == pythonJob.Service && Descends(runTrace, span, pythonJob));
+        Assert.Contains(runTrace, span => span.Service == pythonJob.Service && span.Attributes.ContainsKey("http.method") && Descends(runTrace, span, pythonJob));
+        output.WriteLine($"Trace {runCell.TraceId}: {string.Join(" | ", runTrace.Select(span => $"{span.Service}: {span.Name}"))}");
 
         // ... the failing cell is an error span, and neither its exception nor the password cell gives a secret away.
         var failing = spans.Single(span => IsCell(span, CellKey(cells[4])));

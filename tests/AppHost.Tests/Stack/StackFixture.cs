@@ -7,9 +7,9 @@ namespace DataStack.AppHost.Tests.Stack;
 
 /// <summary>
 /// The whole stack, started once from the real AppHost with its dashboard: postgres and jupyter as containers
-/// (images from the <c>Images:*</c>/<c>Jupyter:*</c> settings, e.g. the local stand-ins on CI), two Processing
-/// replicas as processes (<see cref="DefaultStackFixture"/>: the shipped default). Secrets are fresh per run so
-/// that the tests can look for them in every output.
+/// (images from the <c>Images:*</c>/<c>Jupyter:*</c>/<c>Runner:*</c> settings, e.g. the local stand-ins on CI), two Processing
+/// replicas as processes and two runner containers (<see cref="DefaultStackFixture"/>: one of each, the shipped default).
+/// Secrets are fresh per run so that the tests can look for them in every output.
 /// </summary>
 public class StackFixture : IAsyncLifetime
 {
@@ -20,11 +20,15 @@ public class StackFixture : IAsyncLifetime
     {
     }
 
-    /// <param name="replicas">Processing replicas; null leaves <c>Processing:Replicas</c> as <c>AppHost/appsettings.json</c> ships it.</param>
+    /// <param name="replicas">Processing replicas and runner copies; null leaves <c>Processing:Replicas</c> and <c>Runner:Replicas</c> as <c>AppHost/appsettings.json</c> ships them.</param>
     protected StackFixture(int? replicas) => _replicas = replicas;
 
     /// <summary>The resources of the wiring contract that must reach healthy.</summary>
-    public static IReadOnlyList<string> ContractResources { get; } = ["postgres", "analytics", "processing", "jupyter"];
+    public static IReadOnlyList<string> ContractResources { get; } = ["postgres", "analytics", "processing", "runner", "jupyter"];
+
+    /// <summary>The runner containers: <c>runner</c>, and <c>runner-2</c>… for the copies.</summary>
+    public IReadOnlyList<string> RunnerResources =>
+        [.. App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Select(r => r.Name).Where(name => name == "runner" || name.StartsWith("runner-", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
 
     // A cold Jupyter image build dominates; on a warm machine the stack is healthy in well under a minute.
     private static TimeSpan StartupTimeout { get; } = TimeSpan.FromMinutes(15);
@@ -77,7 +81,7 @@ public class StackFixture : IAsyncLifetime
                 $"--Parameters:postgres-password={PostgresPassword}",
                 $"--Parameters:jupyter-token={JupyterToken}",
                 $"--AppHost:DashboardApiKey={DashboardApiKey}",
-                .. _replicas is { } replicas ? [$"--Processing:Replicas={replicas}"] : Array.Empty<string>(),
+                .. _replicas is { } replicas ? [$"--Processing:Replicas={replicas}", $"--Runner:Replicas={replicas}"] : Array.Empty<string>(),
             ],
             cts.Token);
         UseOwnDataVolume(_builder);
@@ -92,7 +96,7 @@ public class StackFixture : IAsyncLifetime
         try
         {
             await _app.StartAsync(cts.Token);
-            await Task.WhenAll(ContractResources.Select(name => _app.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token)));
+            await Task.WhenAll(ContractResources.Union(RunnerResources).Select(name => _app.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token)));
             TimeToHealthy = clock.Elapsed;
         }
         catch (Exception ex) when (ex is OperationCanceledException or DistributedApplicationException)
