@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from stack import free_port, tail
+from stack import free_port, wait_healthy
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SHIPPED_PIPELINES = REPO / "Jupyter" / "pipelines"
@@ -24,10 +24,10 @@ TEST_PIPELINES = pathlib.Path(__file__).resolve().parent / "runner_pipelines"
 
 
 def make_pipelines(root: pathlib.Path) -> pathlib.Path:
-    """A pipelines folder as the image has it (the shipped package), plus the tests' own module ``testing``."""
+    """A pipelines folder as the image has it (the shipped package), plus the tests' own (tests/python/runner_pipelines)."""
     folder = root / "pipelines"
     shutil.copytree(SHIPPED_PIPELINES, folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    shutil.copy(TEST_PIPELINES / "testing.py", folder / "testing.py")
+    shutil.copytree(TEST_PIPELINES, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
     return folder
 
 
@@ -75,20 +75,11 @@ class RunnerProcess:
             return e.code, json.loads(e.read() or b"{}")
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                pytest.fail(f"the runner exited with code {self.process.returncode} before it was healthy:\n{tail(self.log)}", pytrace=False)
-            try:
-                status, body = self.health()
-                if status == 200 and body.get("ready") == body.get("slots"):
-                    return
-                last = f"{status} {body}"
-            except OSError as e:
-                last = str(e)
-            time.sleep(0.1)
-        pytest.fail(f"the runner was not healthy within {timeout:g} s (last: {last}):\n{tail(self.log)}", pytrace=False)
+        def probe() -> tuple[bool, str]:
+            status, body = self.health()
+            return status == 200 and body.get("ready") == body.get("slots"), f"{status} {body}"
+
+        wait_healthy(self.process, self.log, "the runner", probe, timeout)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

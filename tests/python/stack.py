@@ -48,6 +48,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(process: subprocess.Popen | None, log: pathlib.Path, name: str, probe, timeout: float, interval: float = 0.1) -> None:
+    """Ask ``probe()`` -> (healthy, what it saw) until healthy; fail with the log's tail when the process exits first
+    or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"{name} exited with code {process.returncode} before it was healthy:\n{tail(log)}", pytrace=False)
+        try:
+            healthy, last = probe()
+            if healthy:
+                return
+        except OSError as e:
+            last = str(e)
+        time.sleep(interval)
+    pytest.fail(f"{name} was not healthy within {timeout:g} s (last: {last}):\n{tail(log)}", pytrace=False)
+
+
 def tail(path: pathlib.Path, lines: int = 60) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -207,22 +225,14 @@ class ProcessingServer:
         self._wait_healthy(timeout=90)
 
     def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last = "no answer yet"
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                pytest.fail(f"Processing exited with code {self.process.returncode} before /health was 200:\n{tail(self.log)}", pytrace=False)
+        def probe() -> tuple[bool, str]:
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-                    last = f"HTTP {response.status}"
+                    return response.status == 200, f"HTTP {response.status}"
             except urllib.error.HTTPError as e:
-                last = f"HTTP {e.code}"
-            except OSError as e:
-                last = str(e)
-            time.sleep(0.25)
-        pytest.fail(f"Processing at {self.url} was not healthy within {timeout:g} s (last: {last}):\n{tail(self.log)}", pytrace=False)
+                return False, f"HTTP {e.code}"
+
+        wait_healthy(self.process, self.log, f"Processing at {self.url}", probe, timeout)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -43,7 +43,7 @@ def test_a_job_of_a_killed_runner_succeeds_on_another_after_its_lease(client, ru
     again (attempt 2) and it succeeds: jobs are at least once."""
     first = runners()
     marker = tmp_path / "started"
-    job = client.run("pipelines.testing:sleep", seconds=4, marker=str(marker), wait=False)
+    job = client.run("pipelines.testing:sleep", seconds=1, first_attempt_seconds=120, marker=str(marker), wait=False)
     [pid] = eventually(lambda: started_pids(marker), 20, "the job to start in the first runner")
 
     first.kill()
@@ -68,6 +68,18 @@ def test_a_runaway_job_is_stopped_at_its_timeout(client, runners, tmp_path):
     eventually(lambda: not process_exists(pid), 5, "the runaway job's process to be gone")
     assert client.run("pipelines.examples:echo", after="timeout") == {"after": "timeout"}
     assert runner.health()[0] == 200
+
+
+def test_a_runaway_notebook_is_stopped_at_its_timeout_kernel_and_all(client, runners, tmp_path):
+    """A notebook job past its timeout: the worker, the notebook's kernel and what the kernel started are killed."""
+    runners()
+    marker = tmp_path / "kernel"
+    with pytest.raises(ds.JobFailed) as caught:
+        client.run_notebook("pipelines/sleepy.ipynb", parameters={"marker": str(marker), "seconds": 600}, job_timeout=5, timeout=60)
+
+    assert caught.value.code == "timeout"
+    kernel, child = started_pids(marker, 2)
+    eventually(lambda: not process_exists(kernel) and not process_exists(child), 5, "the notebook's kernel and its child to be gone")
 
 
 def test_a_cancelled_job_is_stopped_and_reported_cancelled(client, runners, tmp_path):

@@ -24,9 +24,11 @@ def fail(day: str) -> None:
     raise KeyError(f"no trips on {day} (asked with key {api_key} and password {password})")
 
 
-def sleep(seconds: float, marker: str | None = None) -> dict[str, object]:
-    """Prints its process id, sleeps, and says which attempt it was."""
+def sleep(seconds: float, marker: str | None = None, first_attempt_seconds: float | None = None) -> dict[str, object]:
+    """Prints its process id, sleeps (``first_attempt_seconds`` on attempt 1 when given), says which attempt it was."""
     job = runner.current_job()
+    if first_attempt_seconds is not None and job is not None and job.attempt == 1:
+        seconds = first_attempt_seconds
     print(f"sleeping {seconds} s in process {os.getpid()}", flush=True)
     if marker:
         with open(marker, "a") as f:

@@ -101,10 +101,8 @@ class JobMethods:
         type, message and traceback.
         """
         args = {"entrypoint": entrypoint, "parameters": _parameters(parameters, kwargs)}
-        job = self._submit_python(args, job_timeout, idempotency_key)
-        if not wait:
-            return job
-        return self.wait(job, timeout=timeout, progress=progress, desc=f"run {entrypoint}").result
+        job = self._run_python(args, job_timeout, idempotency_key, wait, timeout, progress)
+        return job.result if wait else job
 
     def run_notebook(
         self,
@@ -122,10 +120,9 @@ class JobMethods:
         ``client.run_notebook("pipelines/report.ipynb", parameters={"day": "2024-01-05"})``: the parameters go into a
         cell after the one tagged ``parameters`` (papermill's convention). Options as for :meth:`run`.
         """
-        job = self._submit_python({"notebook": path, "parameters": _parameters(parameters, {})}, job_timeout, idempotency_key)
-        if not wait:
-            return job
-        return self.notebook(self.wait(job, timeout=timeout, progress=progress, desc=f"run {path}"))
+        args = {"notebook": path, "parameters": _parameters(parameters, {})}
+        job = self._run_python(args, job_timeout, idempotency_key, wait, timeout, progress)
+        return self.notebook(job) if wait else job
 
     def notebook(self, job: Job | str) -> Any:
         """The executed notebook of a notebook job that succeeded (``GET /jobs/{id}/notebook``), as an nbformat node."""
@@ -138,13 +135,18 @@ class JobMethods:
         # JSON is UTF-8 (RFC 8259); the media type has no charset, so requests would guess one.
         return nbformat.reads(response.content.decode("utf-8"), as_version=4)
 
-    def _submit_python(self, args: dict[str, Any], job_timeout: int | None, idempotency_key: str | None) -> Job:
+    def _run_python(
+        self, args: dict[str, Any], job_timeout: int | None, idempotency_key: str | None, wait: bool, timeout: float | None, progress: bool | None
+    ) -> Job:
+        """Queue a python job; with ``wait``, the job once it succeeded (JobFailed, JobTimeout otherwise)."""
         if job_timeout is not None:
             args["timeoutSeconds"] = int(job_timeout)
         body: dict[str, Any] = {"kind": "python", "args": args}
         if idempotency_key is not None:
             body["idempotencyKey"] = idempotency_key
-        return Job.from_json(self._request("POST", "/jobs", json=body).json())
+        job = Job.from_json(self._request("POST", "/jobs", json=body).json())
+        target = args.get("entrypoint") or args.get("notebook")
+        return self.wait(job, timeout=timeout, progress=progress, desc=f"run {target}") if wait else job
 
 
 def _parameters(parameters: dict[str, Any] | None, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -35,22 +35,12 @@ class ProcessingHttp:
     def close(self) -> None:
         self._session.close()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        data: Any = None,
-        headers: dict[str, str] | None = None,
-        timeout: tuple[float, float] = REQUEST_TIMEOUT,
-    ) -> requests.Response:
-        """One call to Processing; a read (GET) is made again while the answer is 503 or the connection breaks."""
+    def request(self, method: str, path: str, **options: Any) -> requests.Response:
+        """``request_once``, but a read (GET) is made again while the answer is 503 or the connection breaks."""
         pauses = RETRY_DELAYS if method == "GET" else ()
         for attempt, pause in enumerate((*pauses, None), start=1):
             try:
-                return self.request_once(method, path, params=params, json=json, data=data, headers=headers, timeout=timeout)
+                return self.request_once(method, path, **options)
             except (ProcessingError, ProcessingUnreachable) as e:
                 if pause is None or not worth_repeating(e):
                     raise
@@ -69,6 +59,7 @@ class ProcessingHttp:
         headers: dict[str, str] | None = None,
         timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ) -> requests.Response:
+        """One call to Processing, with the key and the trace context; an error answer raises its ProcessingError."""
         base = self._settings.processing_url
         if base is None:
             raise ConfigurationError(config.missing_processing_message())

@@ -3,6 +3,7 @@ setting to fix (one line naming it), 70 for anything else."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -31,10 +32,13 @@ def main() -> int:
         runner = Runner(config)
         return runner.run()
     except OSError as e:
-        if e.errno == 98:  # EADDRINUSE
+        if e.errno == errno.EADDRINUSE:
             print(f"datastack runner: the health port {config.health_port} is taken: set {settings.HEALTH_PORT}", file=sys.stderr)
             return EXIT_CONFIG
         print(f"datastack runner could not run: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_SOFTWARE
+    except Exception as e:  # noqa: BLE001 (one line and the exit code, not a traceback, for the platform's log)
+        print(f"datastack runner stopped: {type(e).__name__}: {e}", file=sys.stderr)
         return EXIT_SOFTWARE
 
 

@@ -95,10 +95,8 @@ def execute(
         on_notebook_start=kernel_started,
         on_cell_executed=cell_executed,
     )
-    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "TRACEPARENT", "PYDEVD_DISABLE_FILE_VALIDATION")}
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "TRACEPARENT")}
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(pipelines_root), saved["PYTHONPATH"]) if p)
-    # ipykernel's debugger warns on every start that Python's frozen modules may hide breakpoints: nobody debugs here.
-    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     if traceparent:
         os.environ["TRACEPARENT"] = traceparent
     try:

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from ..config import API_KEY
 from ..redaction import scrub
 
 USER_AGENT = "datastack-runner/0.1"
@@ -142,7 +143,10 @@ class ProtocolClient:
             self.close()
             raise ProtocolError(f"POST {route}: no answer from Processing ({type(e).__name__}: {scrub(str(e))})") from None
         if response.status >= 400:
-            raise ProtocolError(f"POST {route}: Processing answered {response.status} {_problem(data)}", response.status)
+            hint = ""
+            if response.status == 401:
+                hint = f" (the key in {API_KEY} was refused)" if "Authorization" in self._headers else f" ({API_KEY} is empty)"
+            raise ProtocolError(f"POST {route}: Processing answered {response.status} {_problem(data)}{hint}", response.status)
         if not data:
             return {}
         try:

@@ -270,7 +270,7 @@ class Runner:
             self._startup_failures += 1
             _log.error("a worker process %s while starting (%d in a row)", how, self._startup_failures)
             if self._startup_failures >= STARTUP_FAILURES:
-                raise SystemExit("datastack runner: worker processes cannot start (see above); giving up")
+                raise RuntimeError(f"{STARTUP_FAILURES} worker processes in a row ended while starting (see above)")
         if not self._draining:
             slot.start()
 

@@ -49,7 +49,7 @@ class Slot:
         from .worker import serve
 
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=serve, args=(child, self._pipelines), name=f"datastack-runner-worker-{self.index}", daemon=True)
+        process = self._ctx.Process(target=serve, args=(child, self._pipelines, os.getpid()), name=f"datastack-runner-worker-{self.index}", daemon=True)
         process.start()
         child.close()
         self.process, self.conn, self.ready, self.job, self.kernels = process, parent, False, None, []

@@ -14,15 +14,17 @@ retryable)``.
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import json
 import linecache
 import logging
 import os
 import pathlib
+import select
 import signal
 import sys
+import threading
+import time
 import traceback
 from typing import Any
 
@@ -44,14 +46,14 @@ from . import entrypoints, output
 from .entrypoints import JobRefused
 from .settings import LOG_LEVEL
 
-_PR_SET_PDEATHSIG = 1
-
-
-def serve(conn: Any, pipelines: str) -> None:
+def serve(conn: Any, pipelines: str, runner_pid: int) -> None:
     """The worker's life: set up, then run the jobs the runner sends until it says stop (or goes away)."""
-    _die_with_parent()
+    _exit_with_runner(runner_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the whole group: the runner decides
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # ipykernel's debugger (imported by notebook jobs, here and in their kernels) warns on every import that Python's
+    # frozen modules may hide breakpoints: nobody debugs here.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     folder = pathlib.Path(pipelines)
     sys.path.insert(0, str(folder.parent))
     # No .pyc of the pipelines from this process: a cached one is trusted on its source's mtime in whole seconds and
@@ -128,11 +130,13 @@ class _Worker:
                 args.get("parameters"),
                 pipelines_root=self._pipelines.parent,
                 traceparent=job.get("spanParent"),
-                on_kernel=lambda pid: self._conn.send(("kernel", job_id, pid)),
+                on_kernel=lambda pid: (_kernels.add(pid), self._conn.send(("kernel", job_id, pid))),
             )
         except notebooks.NotebookFailed as e:
             error = {"code": "python_error", "type": e.type_name, "message": scrub(e.message), "traceback": scrub(e.traceback)}
             return ("failed", error, True)
+        finally:
+            _kernels.clear()  # nbclient shut the kernel down
         return ("succeeded", to_json(result, args.get("notebook")))
 
     def _refresh_code(self) -> None:
@@ -196,9 +200,40 @@ def _code_version(folder: pathlib.Path) -> tuple[Any, ...]:
     return tuple(sorted(entries))
 
 
-def _die_with_parent() -> None:
-    """Linux: the kernel kills this process when its parent (the fork server) ends, i.e. when the runner died."""
+_kernels: set[int] = set()  # the notebook kernels this worker started and has not seen end
+
+
+def _exit_with_runner(runner_pid: int) -> None:
+    """End this worker, and its notebook kernel, the moment the runner's main process is gone (a SIGKILL, a crash):
+    a job of a dead runner runs again elsewhere, so this copy must not go on writing. Neither the worker's own parent
+    (the fork server, which the workers themselves keep alive) nor the connection (read only between jobs) says so
+    in time: a thread waits on the runner's process (a pidfd; where there is none, it asks every second)."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
+        handle: int | None = os.pidfd_open(runner_pid)
+    except (AttributeError, OSError):
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _alive(runner_pid):
+                time.sleep(1.0)
+        for kernel in list(_kernels):
+            try:
+                os.killpg(kernel, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="datastack-runner-lifeline", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
         pass
+    return True
