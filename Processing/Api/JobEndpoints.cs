@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text;
 using System.Text.Json;
 using DataStack.Processing.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -132,7 +133,7 @@ public static class JobEndpoints
         }
 
         return job.Result is { ValueKind: JsonValueKind.Object } result && result.TryGetProperty("notebook", out var notebook) && notebook.ValueKind == JsonValueKind.Object
-            ? TypedResults.Content(notebook.GetRawText(), NotebookMediaType)
+            ? TypedResults.Content(notebook.GetRawText(), NotebookMediaType, Encoding.UTF8)
             : TypedResults.Problem(
                 statusCode: StatusCodes.Status404NotFound,
                 title: "No notebook",

@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using DataStack.Processing.Jobs;
+using DataStack.Processing.Telemetry;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace DataStack.Processing.Api;
 
@@ -33,7 +35,7 @@ public static partial class RunnerEndpoints
     }
 
     public static async Task<Results<Ok<RunnerClaimAnswer>, ValidationProblem>> Claim(
-        string runner, RunnerClaimRequest request, RunnerLeases leases, CancellationToken cancellationToken)
+        string runner, RunnerClaimRequest request, RunnerLeases leases, IOptions<JobQueueOptions> queueOptions, CancellationToken cancellationToken)
     {
         var max = request.Max ?? 1;
         var wait = request.WaitSeconds ?? 0;
@@ -49,10 +51,11 @@ public static partial class RunnerEndpoints
         }
 
         var claimed = await leases.ClaimAsync(request.Queue!, runner, max, TimeSpan.FromSeconds(wait), cancellationToken);
+        var traceMode = queueOptions.Value.JobTraceMode == JobTraceMode.Child ? "child" : "newTrace";
         IReadOnlyList<RunnerJob> jobs =
         [
             .. claimed.Select(job => new RunnerJob(
-                job.Id, job.Kind, job.Args, job.Attempt, job.MaxAttempts, job.TimeoutSeconds, job.TraceParent, job.TraceState, job.CreatedAt)),
+                job.Id, job.Kind, job.Args, job.Attempt, job.MaxAttempts, job.TimeoutSeconds, job.TraceParent, job.TraceState, traceMode, job.CreatedAt)),
         ];
         return TypedResults.Ok(new RunnerClaimAnswer((int)leases.Lease.TotalSeconds, jobs));
     }

@@ -77,6 +77,7 @@ public sealed class RunnerProtocolTests(ProcessingApp app) : IClassFixture<Proce
         Assert.Equal(3600, claimed.GetProperty("timeoutSeconds").GetInt32());
         Assert.Equal("2025-01-01", claimed.GetProperty("args").GetProperty("parameters").GetProperty("day").GetString());
         Assert.False(string.IsNullOrEmpty(claimed.GetProperty("traceParent").GetString()), "the claim carries the submitting request's context");
+        Assert.Equal("child", claimed.GetProperty("traceMode").GetString()); // Processing:JobTraceMode's default
         Assert.Equal([submitted.Id], held.GetProperty("jobs").EnumerateArray().Select(j => j.GetProperty("id").GetGuid()));
         Assert.False(held.GetProperty("jobs")[0].GetProperty("cancelRequested").GetBoolean());
         Assert.Equal([submitted.Id], completed.GetProperty("completed").EnumerateArray().Select(j => j.GetGuid()));
@@ -209,6 +210,7 @@ public sealed class RunnerProtocolTests(ProcessingApp app) : IClassFixture<Proce
         // Assert
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
         Assert.Equal(JobEndpointsMediaType, served.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("utf-8", served.Content.Headers.ContentType?.CharSet);
         Assert.Equal("# Report", (await served.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("cells")[0].GetProperty("source").GetString());
         Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
     }

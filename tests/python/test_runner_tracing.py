@@ -147,3 +147,28 @@ def test_spans_leave_over_grpc_as_aspire_configures_containers(stack, client, na
     finally:
         runner.stop()
         receiver.close()
+
+
+@pytest.mark.parametrize("mode, under_the_request", [("child", True), (None, True), ("newTrace", False)])
+def test_the_job_span_follows_the_trace_mode_processing_sends_with_the_claim(mode, under_the_request):
+    """Processing:JobTraceMode reaches the runner as the claimed job's traceMode: child of the request, or a new trace
+    linked to it (as Processing's own job spans)."""
+    need_opentelemetry()
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from datastack.runner.telemetry import JobSpans
+
+    request = TracerProvider().get_tracer("request").start_span("POST /jobs")
+    context = request.get_span_context()
+    traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-01"
+    spans = JobSpans.__new__(JobSpans)  # the runner's span logic on a tracer of this test, no exporter set up
+    spans._tracer = TracerProvider().get_tracer("runner")
+    job = {"id": "7", "attempt": 1, "maxAttempts": 3, "traceParent": traceparent}
+    if mode is not None:
+        job["traceMode"] = mode
+
+    span, _ = spans.start(job, "pipelines.examples:noop")
+
+    assert (span.parent is not None and span.parent.span_id == context.span_id) is under_the_request
+    assert (span.get_span_context().trace_id == context.trace_id) is under_the_request
+    assert [link.context.span_id for link in span.links] == [context.span_id]

@@ -2,7 +2,8 @@
 
 The span lives in the runner's main process, which knows how every attempt ends (also when it kills the job's
 process at a timeout or a cancel); it is a child of the request that queued the job (the claimed job's
-``traceParent``) and links to it, as Processing's own ``job …`` spans do. Its context goes to the worker process
+``traceParent``), or the root of a trace of its own when the job says ``traceMode: newTrace``
+(``Processing:JobTraceMode``), and links to that request either way, as Processing's own ``job …`` spans do. Its context goes to the worker process
 with the job, which makes it current while the pipeline runs: the ``requests`` and ``psycopg`` spans of the
 pipeline (and its ``ds.connect()`` calls to Processing) are its children. A notebook's kernel gets it as
 ``TRACEPARENT`` in its environment, where the datastack extension's cell spans take it as their parent.
@@ -59,13 +60,16 @@ class JobSpans:
             return None, None
         try:
             from opentelemetry import propagate, trace
+            from opentelemetry.context import Context
 
-            parent = _context_from(job.get("traceParent"), job.get("traceState"))
+            submitter = _context_from(job.get("traceParent"), job.get("traceState"))
             links = []
-            if parent is not None:
-                request = trace.get_current_span(parent).get_span_context()
+            if submitter is not None:
+                request = trace.get_current_span(submitter).get_span_context()
                 if request.is_valid:
                     links.append(trace.Link(request, {"datastack.link": "submitted by"}))
+            # Processing:JobTraceMode, as for Processing's own jobs: under the request (child), or a trace of its own.
+            parent = Context() if job.get("traceMode") == "newTrace" else submitter
             span = self._tracer.start_span(
                 SPAN_NAME,
                 context=parent,
