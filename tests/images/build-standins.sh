@@ -79,24 +79,31 @@ recipe_postgres() {
     )
 }
 
-recipe_jupyter_base() {
-    IMAGE=datastack-standin/jupyter-base:trixie
-    FOR="quay.io/jupyter/scipy-notebook (the Jupyter base image), from Debian trixie's JupyterLab 4.0 and Python 3.13 packages"
-    SUITE=trixie DIR="$here/jupyter-base"
-    INCLUDE="jupyterlab jupyter-core jupyter-client python3-ipykernel python3-ipywidgets python3-pandas python3-psycopg python3-requests"
-    INCLUDE+=" python3-tqdm python3-matplotlib python3-venv python3-pip python3-setuptools tini ca-certificates"
-    # What the OpenTelemetry wheels need at run time (../shared/wheelhouse/README.md): grpcio 1.51.1, protobuf 3.21.12.
+# The OpenTelemetry SDK of ../shared/wheelhouse for a Python stand-in: adds what the wheels need at run time to INCLUDE
+# (../shared/wheelhouse/README.md: grpcio 1.51.1, protobuf 3.21.12 from Debian), sets `otel` (the SDK's version, or
+# `none`), INPUTS (the wheels' checksums, part of the recipe hash) and, without wheels, a NOTE ending in $1.
+opentelemetry_wheels() {
     INCLUDE+=" python3-grpcio python3-protobuf python3-googleapis-common-protos python3-wrapt python3-importlib-metadata"
     INCLUDE+=" python3-typing-extensions python3-packaging"
-    local otel=none
+    otel=none
     if compgen -G "$WHEELHOUSE/opentelemetry_sdk-*.whl" >/dev/null; then
         (cd "$WHEELHOUSE" && sha256sum --quiet -c SHA256SUMS) || fail "$WHEELHOUSE: the wheels do not match its SHA256SUMS"
         otel="$(basename "$WHEELHOUSE"/opentelemetry_sdk-*.whl | cut -d- -f2)"
         INPUTS="opentelemetry wheels: $(cat "$WHEELHOUSE/SHA256SUMS")"
     else
         INPUTS="opentelemetry wheels: none"
-        NOTE="WARNING: no OpenTelemetry wheels in $WHEELHOUSE: $IMAGE has no OpenTelemetry SDK, so notebook tracing is OFF in it (on CI the notebook-trace stack test fails). Put ../shared/wheelhouse beside the checkout, or set DATASTACK_WHEELHOUSE."
+        NOTE="WARNING: no OpenTelemetry wheels in $WHEELHOUSE: $IMAGE has no OpenTelemetry SDK, so $1. Put ../shared/wheelhouse beside the checkout, or set DATASTACK_WHEELHOUSE."
     fi
+}
+
+recipe_jupyter_base() {
+    IMAGE=datastack-standin/jupyter-base:trixie
+    FOR="quay.io/jupyter/scipy-notebook (the Jupyter base image), from Debian trixie's JupyterLab 4.0 and Python 3.13 packages"
+    SUITE=trixie DIR="$here/jupyter-base"
+    INCLUDE="jupyterlab jupyter-core jupyter-client python3-ipykernel python3-ipywidgets python3-pandas python3-psycopg python3-requests"
+    INCLUDE+=" python3-tqdm python3-matplotlib python3-venv python3-pip python3-setuptools tini ca-certificates"
+    local otel
+    opentelemetry_wheels "notebook tracing is OFF in it (on CI the notebook-trace stack test fails)"
     HOOKS=(
         # jupyterlab depends on ~540 node-* packages (about 900 MB) that only `jupyter lab build` uses; the
         # server serves the prebuilt /usr/share/jupyter/lab. Their files go after installation (excluding them
@@ -161,17 +168,8 @@ recipe_python() {
     SUITE=trixie DIR=""
     INCLUDE="python3 python3-venv python3-pip python3-setuptools python3-pandas python3-psycopg python3-requests python3-tqdm"
     INCLUDE+=" python3-nbclient python3-nbformat python3-ipykernel ca-certificates"
-    INCLUDE+=" python3-grpcio python3-protobuf python3-googleapis-common-protos python3-wrapt python3-importlib-metadata"
-    INCLUDE+=" python3-typing-extensions python3-packaging"
-    local otel=none
-    if compgen -G "$WHEELHOUSE/opentelemetry_sdk-*.whl" >/dev/null; then
-        (cd "$WHEELHOUSE" && sha256sum --quiet -c SHA256SUMS) || fail "$WHEELHOUSE: the wheels do not match its SHA256SUMS"
-        otel="$(basename "$WHEELHOUSE"/opentelemetry_sdk-*.whl | cut -d- -f2)"
-        INPUTS="opentelemetry wheels: $(cat "$WHEELHOUSE/SHA256SUMS")"
-    else
-        INPUTS="opentelemetry wheels: none"
-        NOTE="WARNING: no OpenTelemetry wheels in $WHEELHOUSE: $IMAGE has no OpenTelemetry SDK, so a runner built on it exports no spans. Put ../shared/wheelhouse beside the checkout, or set DATASTACK_WHEELHOUSE."
-    fi
+    local otel
+    opentelemetry_wheels "a runner built on it exports no spans"
     HOOKS=('chroot "$1" python3 -m venv --system-site-packages /opt/venv')
     if [ "$otel" != none ]; then
         HOOKS+=(
@@ -194,6 +192,7 @@ recipe_hash() {
     local key="$1"
     {
         declare -f build_image "recipe_${key//-/_}"
+        ! declare -f "recipe_${key//-/_}" | grep -q opentelemetry_wheels || declare -f opentelemetry_wheels
         printf '%s\n' "${COMMON_OPTS[@]}"
         [ -z "$INPUTS" ] || printf '%s\n' "$INPUTS"
         if [ -n "$DIR" ]; then
