@@ -19,6 +19,8 @@ public sealed class Runners : IAsyncDisposable
     /// <summary>The module <c>bench/pipelines_clock.py</c> becomes in the runners' pipelines package.</summary>
     public const string ClockModule = "bench_clock";
 
+    private static readonly string[] s_wiringPrefixes = ["OTEL_", "DATASTACK_", "PROCESSING_", "ANALYTICS_", "services__", "ConnectionStrings__"];
+
     private readonly string _folder;
     private readonly List<(Process Process, string Log, int HealthPort)> _runners = [];
 
@@ -164,13 +166,9 @@ public sealed class Runners : IAsyncDisposable
         }
     }
 
+    /// <summary>Settings a runner must not inherit from the harness's own environment: the wiring contract's, its own, telemetry's.</summary>
     private static bool IsWiringSetting(string key) =>
-        key.StartsWith("OTEL_", StringComparison.OrdinalIgnoreCase)
-        || key.StartsWith("DATASTACK_", StringComparison.OrdinalIgnoreCase)
-        || key.StartsWith("PROCESSING_", StringComparison.OrdinalIgnoreCase)
-        || key.StartsWith("ANALYTICS_", StringComparison.OrdinalIgnoreCase)
-        || key.StartsWith("services__", StringComparison.OrdinalIgnoreCase)
-        || key.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase);
+        s_wiringPrefixes.Any(prefix => key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
 
     private static string Tail(string log) =>
         File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(30)) : "(no log)";
