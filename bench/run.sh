@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # DataStack benchmarks: one command, one PostgreSQL server, every contender alternating round by round.
-#   ./bench/run.sh [--rows 1000000] [--rounds 5] [--quick] [--no-big] [--only ingest,pandas,queue,tracing,memory]
+#   ./bench/run.sh [--rows 1000000] [--rounds 5] [--quick] [--no-big] [--only ingest,pandas,queue,tracing,memory,python]
 # Prerequisites (checked, not installed): .NET 10 SDK, PostgreSQL server binaries + psql,
 # /usr/bin/python3 with pandas, numpy, psycopg, requests, SQLAlchemy and psycopg2
 # (apt-get install python3-sqlalchemy python3-psycopg2: bookworm's SQLAlchemy 1.4 has no psycopg 3 dialect).

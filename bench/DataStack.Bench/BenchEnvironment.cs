@@ -187,26 +187,48 @@ public sealed class BenchEnvironment : IAsyncDisposable
     /// background writers) and the children it has already reaped (exited backends). Other PostgreSQL servers
     /// on the machine are not counted.
     /// </summary>
-    public double PostgresCpuMs()
+    public double PostgresCpuMs() =>
+        TreeCpuMs(int.Parse(File.ReadLines(Path.Combine(_server.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture));
+
+    /// <summary>
+    /// CPU time so far of a process and all its live descendants, each with the children it has reaped, in ms: the
+    /// whole tree's, exited members included once (a reaped child's time is in its parent's, a live one's in its own).
+    /// </summary>
+    public static double TreeCpuMs(int root)
     {
-        var postmaster = int.Parse(File.ReadLines(Path.Combine(_server.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
-        var total = CpuMs(postmaster, withReapedChildren: true);
+        var children = new Dictionary<int, List<int>>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
-            if (int.TryParse(Path.GetFileName(dir), out var pid) && pid != postmaster)
+            if (int.TryParse(Path.GetFileName(dir), out var pid))
             {
                 try
                 {
-                    var fields = StatFields(pid);
-                    if (fields[1] == postmaster.ToString(CultureInfo.InvariantCulture))
-                    {
-                        total += CpuMs(pid, withReapedChildren: false);
-                    }
+                    var parent = int.Parse(StatFields(pid)[1], CultureInfo.InvariantCulture);
+                    (children.TryGetValue(parent, out var list) ? list : children[parent] = []).Add(pid);
                 }
                 catch (IOException)
                 {
-                    // Exited while we looked; its time is in the postmaster's reaped-children total.
+                    // Exited while we looked; its time is in its parent's reaped-children total.
                 }
+            }
+        }
+
+        var total = 0.0;
+        var pending = new Stack<int>([root]);
+        while (pending.TryPop(out var pid))
+        {
+            try
+            {
+                total += CpuMs(pid, withReapedChildren: true);
+            }
+            catch (IOException)
+            {
+                continue; // exited since the listing: counted in its parent's total once reaped
+            }
+
+            foreach (var child in children.GetValueOrDefault(pid) ?? [])
+            {
+                pending.Push(child);
             }
         }
 

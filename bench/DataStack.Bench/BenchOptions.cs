@@ -33,6 +33,9 @@ public sealed record BenchOptions
     /// </summary>
     public int QueueTunedConcurrency { get; init; } = 32;
 
+    /// <summary><c>DATASTACK_RUNNER_SLOTS</c> of the python section's runners; null (the default) leaves it unset (one per CPU).</summary>
+    public int? RunnerSlots { get; init; }
+
     /// <summary>Submission rate of the paced latency measurement.</summary>
     public int PacedRate { get; init; } = 200;
 
@@ -46,13 +49,13 @@ public sealed record BenchOptions
     /// <summary>Extra environment for every Processing replica (<c>--env Processing__WorkerConcurrency=8</c>), for experiments.</summary>
     public IReadOnlyDictionary<string, string> ProcessingEnvironment { get; init; } = new Dictionary<string, string>();
 
-    public static readonly string[] AllSections = ["ingest", "pandas", "queue", "tracing", "memory"];
+    public static readonly string[] AllSections = ["ingest", "pandas", "queue", "tracing", "memory", "python"];
 
     public const string Usage =
         """
         usage: bench/run.sh [--rows N] [--rounds N] [--quick] [--big-rows N | --no-big]
-                            [--only ingest,pandas,queue,tracing,memory] [--queue-jobs N] [--queue-concurrency N] [--queue-tuned N]
-                            [--upload-rows N] [--to-sql-rows N] [--python PATH] [--env KEY=VALUE ...]
+                            [--only ingest,pandas,queue,tracing,memory,python] [--queue-jobs N] [--queue-concurrency N] [--queue-tuned N]
+                            [--runner-slots N] [--upload-rows N] [--to-sql-rows N] [--python PATH] [--env KEY=VALUE ...]
           --rows N         CSV rows of the ingest and tracing sections (default 1000000)
           --rounds N       rounds per section; contenders alternate inside each round (default 5)
           --quick          smoke run: 200k rows, 2 rounds, 5k queue jobs, 100k-row upload, no 10M run
@@ -60,6 +63,8 @@ public sealed record BenchOptions
           --only LIST      run only these sections
           --queue-concurrency N   WorkerConcurrency of the queue replicas (default: unset, i.e. the shipped setting)
           --queue-tuned N  WorkerConcurrency of a second replica pair the defaults are compared with (default 32; 0 skips)
+          --queue-jobs N   jobs per drain measurement of the queue and python sections (default 20000)
+          --runner-slots N DATASTACK_RUNNER_SLOTS of the python section's two runners (default: unset, one per CPU)
           --env KEY=VALUE  extra environment for every Processing replica (repeatable; for experiments)
         """;
 
@@ -85,6 +90,7 @@ public sealed record BenchOptions
                 "--queue-jobs" => options with { QueueJobs = NextInt() },
                 "--queue-concurrency" => options with { QueueConcurrency = Math.Max(1, NextInt()) },
                 "--queue-tuned" => options with { QueueTunedConcurrency = NextInt() },
+                "--runner-slots" => options with { RunnerSlots = Math.Max(1, NextInt()) },
                 "--python" => options with { Python = Next() },
                 "--env" => options with { ProcessingEnvironment = WithVariable(options.ProcessingEnvironment, Next()) },
                 "--only" => options with { Sections = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },

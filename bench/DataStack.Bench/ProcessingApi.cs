@@ -24,10 +24,10 @@ public static class ProcessingApi
         return await WaitAsync(client, await AcceptedJobAsync(response, cancellationToken), cancellationToken);
     }
 
-    /// <summary><c>POST /jobs</c> of a noop job; returns its id without waiting.</summary>
-    public static async Task<Guid> SubmitNoopAsync(HttpClient client, CancellationToken cancellationToken)
+    /// <summary><c>POST /jobs</c> of <paramref name="job"/>; returns its id without waiting.</summary>
+    public static async Task<Guid> SubmitAsync(HttpClient client, BenchJob job, CancellationToken cancellationToken)
     {
-        using var content = new StringContent("""{"kind":"noop","args":{}}""", System.Text.Encoding.UTF8, "application/json");
+        using var content = new StringContent(job.Body, System.Text.Encoding.UTF8, "application/json");
         using var response = await client.PostAsync("/jobs", content, cancellationToken);
         return await AcceptedJobAsync(response, cancellationToken);
     }

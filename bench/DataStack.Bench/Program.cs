@@ -37,6 +37,7 @@ var failed = false;
     ("queue", () => QueueBench.RunAsync(env, options, report, cancellationToken)),
     ("tracing", () => TracingBench.RunAsync(env, options, report, cancellationToken)),
     ("memory", () => MemoryBench.RunAsync(env, options, report, cancellationToken)),
+    ("python", () => PythonJobsBench.RunAsync(env, options, report, cancellationToken)),
 ];
 foreach (var (name, run) in sections.Where(s => options.Runs(s.Name)))
 {

@@ -144,36 +144,6 @@ public static class QueueBench
         return rate;
     }
 
-    /// <summary>Queues <paramref name="count"/> jobs in one INSERT and returns jobs/s from its commit to the last finish.</summary>
-    private static async Task<double> InsertDrainAsync(string connectionString, int count, CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        DateTime batch;
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
-        {
-            await using var insert = new NpgsqlCommand(
-                """
-                INSERT INTO datastack.jobs (id, kind, args, max_attempts)
-                SELECT gen_random_uuid(), 'noop', '{}', 3 FROM generate_series(1, $1);
-                """,
-                connection,
-                transaction);
-            insert.Parameters.Add(new() { Value = count });
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-            await using var now = new NpgsqlCommand("SELECT now()", connection, transaction);
-            batch = (DateTime)(await now.ExecuteScalarAsync(cancellationToken))!;
-            await transaction.CommitAsync(cancellationToken);
-        }
-
-        await using var clock = new NpgsqlCommand("SELECT clock_timestamp()", connection);
-        var committed = (DateTime)(await clock.ExecuteScalarAsync(cancellationToken))!;
-        await WaitForIdleAsync(connection, cancellationToken);
-        var (finished, succeeded) = await LastFinishAsync(connection, "created_at = $1", batch, cancellationToken);
-        Check(succeeded, count);
-        return count / (finished - committed).TotalSeconds;
-    }
-
     /// <summary>Submits <paramref name="count"/> jobs over HTTP from concurrent clients spread over both replicas.</summary>
     private static async Task<(double EndToEndRate, double SubmitRate)> HttpBurstAsync(
         string queue, HttpClient[] clients, int count, CancellationToken cancellationToken)
@@ -186,19 +156,19 @@ public static class QueueBench
             {
                 while (Interlocked.Increment(ref next) <= count)
                 {
-                    await ProcessingApi.SubmitNoopAsync(clients[worker % clients.Length], cancellationToken);
+                    await ProcessingApi.SubmitAsync(clients[worker % clients.Length], BenchJob.Noop, cancellationToken);
                 }
             },
             cancellationToken)));
         var submitSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         await using var connection = new NpgsqlConnection(queue);
         await connection.OpenAsync(cancellationToken);
-        await WaitForIdleAsync(connection, cancellationToken);
+        await QueueDriver.WaitForIdleAsync(connection, cancellationToken);
         await using var span = new NpgsqlCommand(
             "SELECT min(created_at), max(finished_at), count(*) FILTER (WHERE status = 'succeeded') FROM datastack.jobs WHERE kind = 'noop'", connection);
         await using var reader = await span.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        Check(reader.GetInt64(2), count);
+        QueueDriver.Check(reader.GetInt64(2), count, "noop");
         return (count / (reader.GetDateTime(1) - reader.GetDateTime(0)).TotalSeconds, count / submitSeconds);
     }
 
@@ -207,86 +177,15 @@ public static class QueueBench
         string queue, HttpClient client, int rate, int count, CancellationToken cancellationToken)
     {
         await CleanAsync(queue, cancellationToken);
-        var roundTrips = new List<double>(count);
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < count; i++)
-        {
-            var due = TimeSpan.FromSeconds((double)i / rate);
-            if (due > clock.Elapsed)
-            {
-                await Task.Delay(due - clock.Elapsed, cancellationToken);
-            }
-
-            var sent = Stopwatch.GetTimestamp();
-            await ProcessingApi.SubmitNoopAsync(client, cancellationToken);
-            roundTrips.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
-        }
-
-        await using var connection = new NpgsqlConnection(queue);
-        await connection.OpenAsync(cancellationToken);
-        await WaitForIdleAsync(connection, cancellationToken);
-        await using var latencies = new NpgsqlCommand(
-            "SELECT extract(epoch FROM started_at - created_at) * 1000 FROM datastack.jobs WHERE kind = 'noop' AND status = 'succeeded'", connection);
-        await using var reader = await latencies.ExecuteReaderAsync(cancellationToken);
-        var samples = new List<double>(count);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            samples.Add((double)reader.GetDecimal(0));
-        }
-
-        Check(samples.Count, count);
+        var roundTrips = await QueueDriver.SubmitPacedAsync(client, [BenchJob.Noop], rate, count, cancellationToken);
+        var samples = await QueueDriver.SamplesAsync(
+            queue, "extract(epoch FROM started_at - created_at) * 1000", "kind = 'noop'", count, cancellationToken);
         return (Stats.Percentile(samples, 50), Stats.Percentile(samples, 99), Stats.Median(roundTrips));
     }
 
-    private static async Task CleanAsync(string connectionString, CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        foreach (var sql in (string[])["DELETE FROM datastack.jobs WHERE kind = 'noop'", "VACUUM ANALYZE datastack.jobs"])
-        {
-            await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 600 };
-            await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
+    private static Task CleanAsync(string connectionString, CancellationToken cancellationToken) =>
+        QueueDriver.CleanAsync(connectionString, cancellationToken);
 
-    private static async Task WaitForIdleAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        // Cheap on purpose (two partial-index probes, 5 times a second): the poll must not show up in the
-        // PostgreSQL CPU the section reports.
-        await using var busy = new NpgsqlCommand(
-            """
-            SELECT EXISTS (SELECT 1 FROM datastack.jobs WHERE status = 'queued')
-                OR EXISTS (SELECT 1 FROM datastack.jobs WHERE status = 'running')
-            """,
-            connection);
-        var deadline = Stopwatch.StartNew();
-        while ((bool)(await busy.ExecuteScalarAsync(cancellationToken))!)
-        {
-            if (deadline.Elapsed > TimeSpan.FromMinutes(10))
-            {
-                throw new TimeoutException("The queue did not drain within 10 minutes.");
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
-    }
-
-    private static async Task<(DateTime LastFinished, long Succeeded)> LastFinishAsync(
-        NpgsqlConnection connection, string where, DateTime batch, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand(
-            $"SELECT max(finished_at), count(*) FILTER (WHERE status = 'succeeded') FROM datastack.jobs WHERE {where}", connection);
-        command.Parameters.Add(new() { Value = batch });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetDateTime(0), reader.GetInt64(1));
-    }
-
-    private static void Check(long succeeded, int expected)
-    {
-        if (succeeded != expected)
-        {
-            throw new InvalidOperationException($"{succeeded} of {expected} noop jobs succeeded.");
-        }
-    }
+    private static Task<double> InsertDrainAsync(string connectionString, int count, CancellationToken cancellationToken) =>
+        QueueDriver.InsertDrainAsync(connectionString, BenchJob.Noop, count, cancellationToken);
 }
