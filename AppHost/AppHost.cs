@@ -1,16 +1,19 @@
 using DataStack.AppHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
 // The console says when everything is healthy, and reports a resource that cannot start (no Docker, an image
 // that cannot be pulled or built) with its last log lines; whatever waits for it stops waiting, so the failure
 // shows in one place instead of as resources waiting for ever.
+// Health checks answer as soon as a starting resource is ready, not at Aspire's next probe (up to 5 s later).
 if (builder.ExecutionContext.IsRunMode)
 {
     builder.Services.AddHostedService<StartupReporter>();
     builder.Services.Configure<ResourceNotificationServiceOptions>(options => options.DefaultWaitBehavior = WaitBehavior.StopOnResourceUnavailable);
+    builder.Services.PostConfigure<HealthCheckServiceOptions>(UntilReadyHealthCheck.WrapAll);
 }
 
 // Parameters: generated on the first run and persisted in this project's user secrets, so they stay stable
