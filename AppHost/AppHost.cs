@@ -53,6 +53,9 @@ var processing = builder.AddProject<Projects.Processing>("processing", launchPro
 
 // Tools: Jupyter is for development only. It stays in the model so it can be inspected, but it is excluded
 // from the manifest, with its token: a published DataStack is postgres + processing.
+// It waits for nothing: its server needs neither processing nor the database to start (the package connects when a
+// cell runs), so its container, and the tunnel DCP builds for it to reach processing and the dashboard on the
+// host, start together with postgres instead of after processing is healthy.
 builder.AddDockerfile("jupyter", "../Jupyter")
     .WithBuildArg("BASE_IMAGE", images.JupyterBase.ToString())
     .WithBuildArg("PIP_INDEX_URL", images.JupyterPipIndexUrl)
@@ -61,7 +64,7 @@ builder.AddDockerfile("jupyter", "../Jupyter")
     .WithBindMount("../Jupyter/notebooks", "/home/jovyan/work/notebooks")
     .WithBindMount("../data", "/data")
     .WithReference(analytics)
-    .WithReference(processing).WaitFor(processing)
+    .WithReference(processing)
     .WithEnvironment("DATASTACK_API_KEY", apiKey)
     .WithEnvironment("JUPYTER_TOKEN", jupyterToken)
     .WithOtlpExporter()
