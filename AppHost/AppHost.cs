@@ -47,6 +47,7 @@ var processing = builder.AddProject<Projects.Processing>("processing", launchPro
     .WithEnvironment("Processing__ApiKey", apiKey)
     .WithEnvironment("Processing__DataDir", builder.ProcessingDataDirectory())
     .WithReplicas(builder.Configuration.GetValue("Processing:Replicas", 1))
+    .RunFromBuildOutput()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithProcessingCommands(apiKey);

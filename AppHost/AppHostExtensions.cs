@@ -1,5 +1,8 @@
 using System.Net.Http.Headers;
+using System.Reflection;
+using System.Runtime.Versioning;
 using System.Text;
+using Microsoft.Extensions.Configuration;
 
 namespace DataStack.AppHost;
 
@@ -38,6 +41,45 @@ internal static class AppHostExtensions
         builder.ExecutionContext.IsRunMode
             ? Path.GetFullPath(Path.Combine(builder.AppHostDirectory, "..", "data"))
             : "/data";
+
+    /// <summary>
+    /// Runs a project from its build output (<c>dotnet bin/&lt;configuration&gt;/&lt;tfm&gt;/Name.dll</c>) instead of
+    /// Aspire's <c>dotnet run --no-build</c>, which evaluates the project with MSBuild on every start only to find
+    /// that same file: 0.5 s of each replica's start here (1.4 s under load), the rest of Processing's start is 0.6 s.
+    /// </summary>
+    /// <remarks>
+    /// The AppHost builds the project with itself (a <c>ProjectReference</c>), in its own configuration, so the output
+    /// is current; a Debug and a Release build start equally fast. Run mode only; an IDE's debug session and
+    /// <c>dotnet watch</c> keep Aspire's own launch, and so does an output that is not where the SDK's default layout
+    /// puts it (an artifacts layout, a custom <c>OutputPath</c>).
+    /// </remarks>
+    public static IResourceBuilder<ProjectResource> RunFromBuildOutput(this IResourceBuilder<ProjectResource> project)
+    {
+        var configuration = project.ApplicationBuilder.Configuration;
+        if (!project.ApplicationBuilder.ExecutionContext.IsRunMode
+            || !string.IsNullOrEmpty(configuration["DEBUG_SESSION_PORT"])
+            || configuration.GetValue<bool>("DOTNET_WATCH"))
+        {
+            return project;
+        }
+
+        var projectPath = project.Resource.GetProjectMetadata().ProjectPath;
+        var projectDirectory = Path.GetDirectoryName(projectPath)!;
+        var buildConfiguration = typeof(AppHostExtensions).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        // The AppHost and its projects share Directory.Build.props's TargetFramework: ".NETCoreApp,Version=v10.0" -> net10.0.
+        var targetFramework = "net" + new FrameworkName(AppContext.TargetFrameworkName!).Version.ToString(2);
+        var assembly = Path.Combine(projectDirectory, "bin", buildConfiguration, targetFramework, Path.GetFileNameWithoutExtension(projectPath) + ".dll");
+        if (!File.Exists(assembly))
+        {
+            return project;
+        }
+
+        // Aspire runs a project annotated with a command as that command, in the project's folder as before (its
+        // content root, where appsettings.json is read from), with the launch profile's settings it applies itself.
+        return project
+            .WithAnnotation(new ExecutableAnnotation { Command = "dotnet", WorkingDirectory = projectDirectory }, ResourceAnnotationMutationBehavior.Replace)
+            .WithArgs(assembly);
+    }
 
     /// <summary>
     /// Dashboard buttons on <c>processing</c> for the two things a developer does by hand most often.
