@@ -30,7 +30,10 @@ var postgres = builder.AddPostgres("postgres", password: postgresPassword)
     // Pinned so a package update never moves the data volume to a new major version; the image must be set
     // before WithDataVolume, which picks the data directory from its tag.
     .WithImage(images.Postgres)
-    .WithDataVolume();
+    .WithDataVolume()
+    // Persistent by default (Postgres:Lifetime): the container outlives the AppHost, so the next run finds the
+    // database already accepting connections. The tests run it for their session only.
+    .WithLifetimeSetting("Postgres:Lifetime");
 
 if (builder.ExecutionContext.IsRunMode && images.PgWeb is { } pgWebImage)
 {

@@ -34,6 +34,25 @@ internal static class AppHostExtensions
     }
 
     /// <summary>
+    /// Gives a container the lifetime named by the setting <paramref name="key"/> when running locally:
+    /// <c>Session</c> (Aspire's default, also when the setting is empty) removes the container when the AppHost stops;
+    /// <c>Persistent</c> keeps it running between runs and re-creates it only when its configuration changes.
+    /// </summary>
+    public static IResourceBuilder<T> WithLifetimeSetting<T>(this IResourceBuilder<T> container, string key)
+        where T : ContainerResource
+    {
+        var value = container.ApplicationBuilder.Configuration[key];
+        if (!container.ApplicationBuilder.ExecutionContext.IsRunMode || string.IsNullOrWhiteSpace(value))
+        {
+            return container;
+        }
+
+        return Enum.TryParse<ContainerLifetime>(value, ignoreCase: true, out var lifetime) && Enum.IsDefined(lifetime)
+            ? container.WithLifetime(lifetime)
+            : throw new InvalidOperationException($"The AppHost setting '{key}' is '{value}'. It takes Session (the container is removed when the AppHost stops) or Persistent (it keeps running between runs).");
+    }
+
+    /// <summary>
     /// The data folder Processing ingests from: the repository's <c>data/</c> when running locally,
     /// <c>/data</c> (the folder the containers mount) when published.
     /// </summary>

@@ -77,6 +77,39 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
+    public async Task PostgresOutlivesTheAppHostUnlessItsLifetimeSettingIsSession()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var byDefault = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+        await using var session = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, ["--Postgres:Lifetime=Session"], cts.Token);
+
+        // Act
+        var configured = Lifetime(byDefault.GetResource<PostgresServerResource>("postgres"));
+        var sessionOnly = Lifetime(session.GetResource<PostgresServerResource>("postgres"));
+
+        // Assert: appsettings.json sets Persistent.
+        Assert.Equal(ContainerLifetime.Persistent, configured);
+        Assert.Equal(ContainerLifetime.Session, sessionOnly);
+
+        static ContainerLifetime Lifetime(IResource resource) =>
+            resource.Annotations.OfType<ContainerLifetimeAnnotation>().LastOrDefault()?.Lifetime ?? ContainerLifetime.Session;
+    }
+
+    [Fact]
+    public async Task ALifetimeSettingThatIsNeitherSessionNorPersistentStopsTheAppHostNamingTheSetting()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+
+        // Act
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => AppHostModel.CreateAsync(DistributedApplicationOperation.Run, ["--Postgres:Lifetime=forever"], cts.Token));
+
+        // Assert
+        Assert.Contains("Postgres:Lifetime", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ProcessingReferencesAnalyticsAndWaitsUntilItIsHealthy()
     {
         // Arrange

@@ -63,6 +63,8 @@ public sealed class StackFixture : IAsyncLifetime
                 $"--Parameters:jupyter-token={JupyterToken}",
                 $"--AppHost:DashboardApiKey={DashboardApiKey}",
                 "--Processing:Replicas=2",
+                // Containers of this run only, whatever a developer's appsettings.json keeps running between runs.
+                "--Postgres:Lifetime=Session",
             ],
             cts.Token);
         UseOwnDataVolume(_builder);
