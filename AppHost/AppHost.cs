@@ -63,6 +63,7 @@ var processing = builder.AddProject<Projects.Processing>("processing", launchPro
 builder.AddDockerfile("jupyter", "../Jupyter")
     .WithBuildArg("BASE_IMAGE", images.JupyterBase.ToString())
     .WithBuildArg("PIP_INDEX_URL", images.JupyterPipIndexUrl)
+    .WithBuildOnlyWhenChanged(images.JupyterBase)
     .WithHttpEndpoint(targetPort: 8888, name: "http")
     .WithJupyterLabUrl(jupyterToken)
     .WithBindMount("../Jupyter/notebooks", "/home/jovyan/work/notebooks")

@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Reflection;
 using System.Runtime.Versioning;
@@ -140,6 +142,57 @@ internal static class AppHostExtensions
     }
 
     /// <summary>
+    /// Builds a Dockerfile resource's image only when something it is built from changed, as <c>docker-compose up</c>
+    /// does, instead of on every start (Aspire tags each build anew and runs <c>docker build</c> every time: 0.7-0.9 s
+    /// on the jupyter container's way to healthy here, with nothing to rebuild).
+    /// </summary>
+    /// <remarks>
+    /// Before the start the image gets a tag that is the <see cref="BuildContextDigest"/> of its context, Dockerfile,
+    /// stage, build arguments and <paramref name="baseImage"/>'s id; when an image with that tag already exists,
+    /// the container runs it without a build. Otherwise Aspire builds it as before, under that tag for the next start.
+    /// When the base image is not there yet (the build pulls it), or a build argument is only known at start (a
+    /// parameter), nothing changes. Run mode only.
+    /// </remarks>
+    public static IResourceBuilder<ContainerResource> WithBuildOnlyWhenChanged(this IResourceBuilder<ContainerResource> container, ImageReference baseImage)
+    {
+        var builder = container.ApplicationBuilder;
+        if (!builder.ExecutionContext.IsRunMode)
+        {
+            return container;
+        }
+
+        var runtime = builder.Configuration["ASPIRE_CONTAINER_RUNTIME"] ?? builder.Configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"] ?? "docker";
+        Task<string?> existingImage = Task.FromResult<string?>(null);
+        builder.Eventing.Subscribe<BeforeStartEvent>(async (_, cancellationToken) =>
+        {
+            var build = container.Resource.Annotations.OfType<DockerfileBuildAnnotation>().Single();
+            if (build.BuildArguments.Values.Any(value => value is not (string or null))
+                || await ImageIdAsync(runtime, baseImage.ToString(), cancellationToken) is not { } baseImageId)
+            {
+                return;
+            }
+
+            var arguments = build.BuildArguments.Select(argument => KeyValuePair.Create(argument.Key, (string?)argument.Value ?? string.Empty));
+            build.ImageName ??= container.Resource.Name;
+            build.ImageTag = BuildContextDigest.Compute(build.ContextPath, build.DockerfilePath, build.Stage, arguments, baseImageId);
+            // Looked up while the orchestrator starts; the container needs the answer only when it is created.
+            existingImage = ImageIdAsync(runtime, $"{build.ImageName}:{build.ImageTag}", cancellationToken);
+        });
+
+        return container.OnBeforeResourceStarted(async (resource, _, cancellationToken) =>
+        {
+            if (await existingImage.WaitAsync(cancellationToken) is not null
+                && resource.Annotations.OfType<DockerfileBuildAnnotation>().SingleOrDefault() is { } build)
+            {
+                // The container runs the image of that digest as it would run a pulled one.
+                resource.Annotations.Remove(build);
+                var image = resource.Annotations.OfType<ContainerImageAnnotation>().Last();
+                (image.Registry, image.Image, image.Tag) = (null, build.ImageName!, build.ImageTag);
+            }
+        });
+    }
+
+    /// <summary>
     /// Makes the dashboard link of the <c>http</c> endpoint open JupyterLab already logged in.
     /// </summary>
     public static IResourceBuilder<ContainerResource> WithJupyterLabUrl(this IResourceBuilder<ContainerResource> jupyter, IResourceBuilder<ParameterResource> token) =>
@@ -173,6 +226,30 @@ internal static class AppHostExtensions
                 context.EnvironmentVariables["REQUESTS_CA_BUNDLE"] = context.CertificateBundlePath;
                 return Task.CompletedTask;
             });
+
+    /// <summary>The id of a local image, or null when the container runtime does not have it (or does not answer).</summary>
+    private static async Task<string?> ImageIdAsync(string runtime, string image, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            using var inspect = Process.Start(new ProcessStartInfo(runtime, ["image", "inspect", "--format", "{{.Id}}", image])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            var output = inspect.StandardOutput.ReadToEndAsync(timeout.Token);
+            _ = inspect.StandardError.ReadToEndAsync(timeout.Token);
+            await inspect.WaitForExitAsync(timeout.Token);
+            return inspect.ExitCode == 0 && (await output).Trim() is { Length: > 0 } id ? id : null;
+        }
+        catch (Exception exception) when (exception is Win32Exception || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // No such runtime on PATH, or it hangs: the build runs as Aspire does, and reports the problem itself.
+            return null;
+        }
+    }
 
     private static async Task AuthorizeAsync(HttpCommandRequestContext context, IResourceBuilder<ParameterResource> apiKey)
     {
