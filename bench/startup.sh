@@ -169,7 +169,7 @@ apphost_round() {   # $1 = label; sets RESULT to "<wall s> <AppHost's own s>" or
     APPHOST_PID=$!
     deadline=$((SECONDS + TIMEOUT))
     while :; do
-        line=$(grep -m1 -oE "All [0-9]+ resources are healthy, [0-9.]+ s after the AppHost started|Resource '[^']+' is (FailedToStart|RuntimeUnhealthy)" "$log" || true)
+        line=$(grep -m1 -oE "All [0-9]+ resources are healthy, [0-9.]+ s after the AppHost started|Resource '[^']+' is (FailedToStart|RuntimeUnhealthy)" "$log" 2>/dev/null || true)
         [ -z "$line" ] || break
         kill -0 "$APPHOST_PID" 2>/dev/null || { line="EXIT"; break; }
         [ $SECONDS -lt $deadline ] || { line="TIMEOUT"; break; }
