@@ -86,9 +86,11 @@ internal static class AppHostExtensions
 
         var projectPath = project.Resource.GetProjectMetadata().ProjectPath;
         var projectDirectory = Path.GetDirectoryName(projectPath)!;
-        var buildConfiguration = typeof(AppHostExtensions).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        // The AppHost and its projects share Directory.Build.props's TargetFramework: ".NETCoreApp,Version=v10.0" -> net10.0.
-        var targetFramework = "net" + new FrameworkName(AppContext.TargetFrameworkName!).Version.ToString(2);
+        // The AppHost's own build (not the entry assembly's: under Aspire.Hosting.Testing that is the test host), whose
+        // configuration and TargetFramework (Directory.Build.props's, ".NETCoreApp,Version=v10.0" -> net10.0) it shares.
+        var appHost = typeof(AppHostExtensions).Assembly;
+        var buildConfiguration = appHost.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var targetFramework = "net" + new FrameworkName(appHost.GetCustomAttribute<TargetFrameworkAttribute>()!.FrameworkName).Version.ToString(2);
         var assembly = Path.Combine(projectDirectory, "bin", buildConfiguration, targetFramework, Path.GetFileNameWithoutExtension(projectPath) + ".dll");
         if (!File.Exists(assembly))
         {

@@ -77,6 +77,30 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
+    public async Task ProcessingRunsFromItsBuildOutputWhenRunningLocallyAndIsPublishedAsAProject()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var run = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+        await using var publish = await AppHostModel.CreateAsync(DistributedApplicationOperation.Publish, cts.Token);
+
+        // Act
+        var processing = run.GetResource<ProjectResource>("processing");
+        var launch = processing.Annotations.OfType<ExecutableAnnotation>().LastOrDefault();
+        var arguments = await run.GetArgumentsAsync(processing, cts.Token);
+
+        // Assert: `dotnet <the dll the AppHost's build wrote>` in the project's folder (its content root), not `dotnet run`.
+        var projectDirectory = Path.GetDirectoryName(processing.GetProjectMetadata().ProjectPath)!;
+        Assert.NotNull(launch);
+        Assert.Equal(("dotnet", projectDirectory), (launch.Command, launch.WorkingDirectory));
+        var assembly = Assert.Single(arguments);
+        Assert.StartsWith(Path.Combine(projectDirectory, "bin"), assembly, StringComparison.Ordinal);
+        Assert.EndsWith("Processing.dll", assembly, StringComparison.Ordinal);
+        Assert.True(File.Exists(assembly), assembly);
+        Assert.Empty(publish.GetResource<ProjectResource>("processing").Annotations.OfType<ExecutableAnnotation>());
+    }
+
+    [Fact]
     public async Task PostgresOutlivesTheAppHostUnlessItsLifetimeSettingIsSession()
     {
         // Arrange
