@@ -1,17 +1,20 @@
 using DataStack.AppHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
 // The console says when everything is healthy, and reports a resource that cannot start (no Docker, an image
 // that cannot be pulled or built) with its last log lines; whatever waits for it stops waiting, so the failure
 // shows in one place instead of as resources waiting for ever.
+// Health checks answer as soon as a starting resource is ready, not at Aspire's next probe (up to 5 s later).
 if (builder.ExecutionContext.IsRunMode)
 {
     builder.Services.AddHostedService<StartupReporter>();
     builder.Services.AddHostedService<DeveloperCertificateWarning>();
     builder.Services.Configure<ResourceNotificationServiceOptions>(options => options.DefaultWaitBehavior = WaitBehavior.StopOnResourceUnavailable);
+    builder.Services.PostConfigure<HealthCheckServiceOptions>(UntilReadyHealthCheck.WrapAll);
 }
 
 // Parameters: generated on the first run and persisted in this project's user secrets, so they stay stable
@@ -28,7 +31,10 @@ var postgres = builder.AddPostgres("postgres", password: postgresPassword)
     // Pinned so a package update never moves the data volume to a new major version; the image must be set
     // before WithDataVolume, which picks the data directory from its tag.
     .WithImage(images.Postgres)
-    .WithDataVolume();
+    .WithDataVolume()
+    // Persistent by default (Postgres:Lifetime): the container outlives the AppHost, so the next run finds the
+    // database already accepting connections. The tests run it for their session only.
+    .WithLifetimeSetting("Postgres:Lifetime");
 
 if (builder.ExecutionContext.IsRunMode && images.PgWeb is { } pgWebImage)
 {
@@ -49,6 +55,7 @@ var processing = builder.AddProject<Projects.Processing>("processing", launchPro
     .WithEnvironment("Processing__ApiKey", apiKey)
     .WithDataFolderInRunMode(builder)
     .WithReplicas(builder.Configuration.GetValue("Processing:Replicas", 1))
+    .RunFromBuildOutput()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithProcessingCommands(apiKey);
@@ -67,9 +74,13 @@ builder.AddRunners("runner", images, builder.Configuration.GetValue("Runner:Repl
 
 // Tools: Jupyter is for development only. It stays in the model so it can be inspected, but it is excluded
 // from the manifest, with its token: a published DataStack is postgres + processing + runner.
+// It waits for nothing: its server needs neither processing nor the database to start (the package connects when a
+// cell runs), so its container, and the tunnel DCP builds for it to reach processing and the dashboard on the
+// host, start together with postgres instead of after processing is healthy.
 builder.AddDockerfile("jupyter", "../Jupyter", stage: "jupyter")
     .WithBuildArg("BASE_IMAGE", images.JupyterBase.ToString())
     .WithBuildArg("PIP_INDEX_URL", images.JupyterPipIndexUrl)
+    .WithBuildOnlyWhenChanged(images.JupyterBase)
     .WithHttpEndpoint(targetPort: 8888, name: "http")
     .WithJupyterLabUrl(jupyterToken)
     .WithBindMount("../Jupyter/notebooks", "/home/jovyan/work/notebooks")
@@ -78,7 +89,7 @@ builder.AddDockerfile("jupyter", "../Jupyter", stage: "jupyter")
     .WithEnvironment("PYTHONPATH", "/home/jovyan/work")
     .WithBindMount("../data", "/data")
     .WithReference(analytics)
-    .WithReference(processing).WaitFor(processing)
+    .WithReference(processing)
     .WithEnvironment("DATASTACK_API_KEY", apiKey)
     .WithEnvironment("JUPYTER_TOKEN", jupyterToken)
     .WithOtlpExporter()

@@ -1,5 +1,10 @@
+using System.ComponentModel;
+using System.Diagnostics;
 using System.Net.Http.Headers;
+using System.Reflection;
+using System.Runtime.Versioning;
 using System.Text;
+using Microsoft.Extensions.Configuration;
 
 namespace DataStack.AppHost;
 
@@ -31,6 +36,25 @@ internal static class AppHostExtensions
     }
 
     /// <summary>
+    /// Gives a container the lifetime named by the setting <paramref name="key"/> when running locally:
+    /// <c>Session</c> (Aspire's default, also when the setting is empty) removes the container when the AppHost stops;
+    /// <c>Persistent</c> keeps it running between runs and re-creates it only when its configuration changes.
+    /// </summary>
+    public static IResourceBuilder<T> WithLifetimeSetting<T>(this IResourceBuilder<T> container, string key)
+        where T : ContainerResource
+    {
+        var value = container.ApplicationBuilder.Configuration[key];
+        if (!container.ApplicationBuilder.ExecutionContext.IsRunMode || string.IsNullOrWhiteSpace(value))
+        {
+            return container;
+        }
+
+        return Enum.TryParse<ContainerLifetime>(value, ignoreCase: true, out var lifetime) && Enum.IsDefined(lifetime)
+            ? container.WithLifetime(lifetime)
+            : throw new InvalidOperationException($"The AppHost setting '{key}' is '{value}'. It takes Session (the container is removed when the AppHost stops) or Persistent (it keeps running between runs).");
+    }
+
+    /// <summary>
     /// Points Processing at the repository's <c>data/</c> folder in run mode (for <c>POST /datasets/{name}/ingest</c> and the
     /// dashboard's <em>Load sample data</em>). A published Processing gets no data folder: its replicas share no disk, and
     /// uploads need none; an operator who mounts one sets <c>Processing__DataDir</c> (its default, <c>/data</c> in the image).
@@ -49,6 +73,47 @@ internal static class AppHostExtensions
         postgres.ApplicationBuilder.ExecutionContext.IsPublishMode
             ? postgres.WithEnvironment("POSTGRES_DB", database.Resource.DatabaseName)
             : postgres;
+
+    /// <summary>
+    /// Runs a project from its build output (<c>dotnet bin/&lt;configuration&gt;/&lt;tfm&gt;/Name.dll</c>) instead of
+    /// Aspire's <c>dotnet run --no-build</c>, which evaluates the project with MSBuild on every start only to find
+    /// that same file: 0.5 s of each replica's start here (1.4 s under load), the rest of Processing's start is 0.6 s.
+    /// </summary>
+    /// <remarks>
+    /// The AppHost builds the project with itself (a <c>ProjectReference</c>), in its own configuration, so the output
+    /// is current; a Debug and a Release build start equally fast. Run mode only; an IDE's debug session and
+    /// <c>dotnet watch</c> keep Aspire's own launch, and so does an output that is not where the SDK's default layout
+    /// puts it (an artifacts layout, a custom <c>OutputPath</c>).
+    /// </remarks>
+    public static IResourceBuilder<ProjectResource> RunFromBuildOutput(this IResourceBuilder<ProjectResource> project)
+    {
+        var configuration = project.ApplicationBuilder.Configuration;
+        if (!project.ApplicationBuilder.ExecutionContext.IsRunMode
+            || !string.IsNullOrEmpty(configuration["DEBUG_SESSION_PORT"])
+            || configuration.GetValue<bool>("DOTNET_WATCH"))
+        {
+            return project;
+        }
+
+        var projectPath = project.Resource.GetProjectMetadata().ProjectPath;
+        var projectDirectory = Path.GetDirectoryName(projectPath)!;
+        // The AppHost's own build (not the entry assembly's: under Aspire.Hosting.Testing that is the test host), whose
+        // configuration and TargetFramework (Directory.Build.props's, ".NETCoreApp,Version=v10.0" -> net10.0) it shares.
+        var appHost = typeof(AppHostExtensions).Assembly;
+        var buildConfiguration = appHost.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        var targetFramework = "net" + new FrameworkName(appHost.GetCustomAttribute<TargetFrameworkAttribute>()!.FrameworkName).Version.ToString(2);
+        var assembly = Path.Combine(projectDirectory, "bin", buildConfiguration, targetFramework, Path.GetFileNameWithoutExtension(projectPath) + ".dll");
+        if (!File.Exists(assembly))
+        {
+            return project;
+        }
+
+        // Aspire runs a project annotated with a command as that command, in the project's folder as before (its
+        // content root, where appsettings.json is read from), with the launch profile's settings it applies itself.
+        return project
+            .WithAnnotation(new ExecutableAnnotation { Command = "dotnet", WorkingDirectory = projectDirectory }, ResourceAnnotationMutationBehavior.Replace)
+            .WithArgs(assembly);
+    }
 
     /// <summary>
     /// Dashboard buttons on <c>processing</c> for the two things a developer does by hand most often.
@@ -90,6 +155,60 @@ internal static class AppHostExtensions
     }
 
     /// <summary>
+    /// Builds a Dockerfile resource's image only when something it is built from changed, as <c>docker-compose up</c>
+    /// does, instead of on every start (Aspire tags each build anew and runs <c>docker build</c> every time: 0.7-0.9 s
+    /// on the jupyter container's way to healthy here, with nothing to rebuild).
+    /// </summary>
+    /// <remarks>
+    /// Before the start the image gets a tag that is the <see cref="BuildContextDigest"/> of its context, Dockerfile,
+    /// stage, build arguments and <paramref name="baseImage"/>'s id; when an image with that tag already exists,
+    /// the container runs it without a build. Otherwise Aspire builds it as before, under that tag for the next start.
+    /// When the base image is not there yet (the build pulls it), or a build argument is only known at start (a
+    /// parameter), nothing changes. Run mode only.
+    /// </remarks>
+    /// <param name="container">A resource built from a Dockerfile.</param>
+    /// <param name="baseImage">The image its build starts from (its id is part of the digest).</param>
+    /// <param name="imageName">The image's name; copies of one resource share it, so they share their image. Default: the resource's name.</param>
+    public static IResourceBuilder<ContainerResource> WithBuildOnlyWhenChanged(this IResourceBuilder<ContainerResource> container, ImageReference baseImage, string? imageName = null)
+    {
+        var builder = container.ApplicationBuilder;
+        if (!builder.ExecutionContext.IsRunMode)
+        {
+            return container;
+        }
+
+        var runtime = builder.Configuration["ASPIRE_CONTAINER_RUNTIME"] ?? builder.Configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"] ?? "docker";
+        Task<string?> existingImage = Task.FromResult<string?>(null);
+        builder.Eventing.Subscribe<BeforeStartEvent>(async (_, cancellationToken) =>
+        {
+            var build = container.Resource.Annotations.OfType<DockerfileBuildAnnotation>().Single();
+            if (build.BuildArguments.Values.Any(value => value is not (string or null))
+                || await ImageIdAsync(runtime, baseImage.ToString(), cancellationToken) is not { } baseImageId)
+            {
+                return;
+            }
+
+            var arguments = build.BuildArguments.Select(argument => KeyValuePair.Create(argument.Key, (string?)argument.Value ?? string.Empty));
+            build.ImageName ??= imageName ?? container.Resource.Name;
+            build.ImageTag = BuildContextDigest.Compute(build.ContextPath, build.DockerfilePath, build.Stage, arguments, baseImageId);
+            // Looked up while the orchestrator starts; the container needs the answer only when it is created.
+            existingImage = ImageIdAsync(runtime, $"{build.ImageName}:{build.ImageTag}", cancellationToken);
+        });
+
+        return container.OnBeforeResourceStarted(async (resource, _, cancellationToken) =>
+        {
+            if (await existingImage.WaitAsync(cancellationToken) is not null
+                && resource.Annotations.OfType<DockerfileBuildAnnotation>().SingleOrDefault() is { } build)
+            {
+                // The container runs the image of that digest as it would run a pulled one.
+                resource.Annotations.Remove(build);
+                var image = resource.Annotations.OfType<ContainerImageAnnotation>().Last();
+                (image.Registry, image.Image, image.Tag) = (null, build.ImageName!, build.ImageTag);
+            }
+        });
+    }
+
+    /// <summary>
     /// Makes the dashboard link of the <c>http</c> endpoint open JupyterLab already logged in.
     /// </summary>
     public static IResourceBuilder<ContainerResource> WithJupyterLabUrl(this IResourceBuilder<ContainerResource> jupyter, IResourceBuilder<ParameterResource> token) =>
@@ -123,6 +242,30 @@ internal static class AppHostExtensions
                 context.EnvironmentVariables["REQUESTS_CA_BUNDLE"] = context.CertificateBundlePath;
                 return Task.CompletedTask;
             });
+
+    /// <summary>The id of a local image, or null when the container runtime does not have it (or does not answer).</summary>
+    private static async Task<string?> ImageIdAsync(string runtime, string image, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            using var inspect = Process.Start(new ProcessStartInfo(runtime, ["image", "inspect", "--format", "{{.Id}}", image])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            var output = inspect.StandardOutput.ReadToEndAsync(timeout.Token);
+            _ = inspect.StandardError.ReadToEndAsync(timeout.Token);
+            await inspect.WaitForExitAsync(timeout.Token);
+            return inspect.ExitCode == 0 && (await output).Trim() is { Length: > 0 } id ? id : null;
+        }
+        catch (Exception exception) when (exception is Win32Exception || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // No such runtime on PATH, or it hangs: the build runs as Aspire does, and reports the problem itself.
+            return null;
+        }
+    }
 
     private static async Task AuthorizeAsync(HttpCommandRequestContext context, IResourceBuilder<ParameterResource> apiKey)
     {

@@ -22,8 +22,8 @@ internal static class RunnerExtensions
     /// </summary>
     /// <remarks>
     /// Aspire has replicas for projects only; a container is one resource per copy. The copies after the first are
-    /// shown under it in the dashboard. Each builds the same stage with the same arguments, so every build after the
-    /// first is BuildKit's cache.
+    /// shown under it in the dashboard. They share one image, built only when something it is built from changed
+    /// (the first start after a change builds it once per copy, all but one from BuildKit's cache).
     /// </remarks>
     public static IResourceBuilder<ContainerResource> AddRunners(
         this IDistributedApplicationBuilder builder, string name, ImageSettings images, int copies,
@@ -34,21 +34,22 @@ internal static class RunnerExtensions
             throw new InvalidOperationException($"The AppHost setting 'Runner:Replicas' is {copies}: at least one runner runs the python jobs.");
         }
 
-        var first = builder.AddRunner(name, images, wire);
+        var first = builder.AddRunner(name, name, images, wire);
         for (var copy = 2; builder.ExecutionContext.IsRunMode && copy <= copies; copy++)
         {
-            builder.AddRunner($"{name}-{copy}", images, wire).WithParentRelationship(first);
+            builder.AddRunner($"{name}-{copy}", name, images, wire).WithParentRelationship(first);
         }
 
         return first;
     }
 
     private static IResourceBuilder<ContainerResource> AddRunner(
-        this IDistributedApplicationBuilder builder, string name, ImageSettings images, Action<IResourceBuilder<ContainerResource>> wire)
+        this IDistributedApplicationBuilder builder, string name, string imageName, ImageSettings images, Action<IResourceBuilder<ContainerResource>> wire)
     {
         var runner = builder.AddDockerfile(name, "../Jupyter", stage: Stage)
             .WithBuildArg("BASE_IMAGE", images.RunnerBase.ToString())
             .WithBuildArg("PIP_INDEX_URL", images.JupyterPipIndexUrl)
+            .WithBuildOnlyWhenChanged(images.RunnerBase, imageName)
             .WithHttpEndpoint(targetPort: HealthPort, name: "http")
             .WithEnvironment("DATASTACK_RUNNER_HEALTH_PORT", HealthPort.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithHttpHealthCheck("/health")

@@ -42,6 +42,21 @@ internal static class AppHostModel
         where T : IResource =>
         Assert.IsType<T>(Assert.Single(builder.Resources, resource => resource.Name == name));
 
+    /// <summary>The command-line arguments <paramref name="resource"/> is started with, evaluated in the builder's mode.</summary>
+    public static async Task<List<string>> GetArgumentsAsync(this IDistributedApplicationTestingBuilder builder, IResource resource, CancellationToken cancellationToken)
+    {
+        var configuration = await ExecutionConfigurationBuilder.Create(resource)
+            .WithArgumentsConfig()
+            .BuildAsync(builder.ExecutionContext, NullLogger.Instance, cancellationToken);
+
+        if (configuration.Exception is not null)
+        {
+            ExceptionDispatchInfo.Throw(configuration.Exception);
+        }
+
+        return [.. configuration.Arguments.Select(argument => argument.Value)];
+    }
+
     /// <summary>
     /// The environment <paramref name="resource"/> receives, evaluated in the builder's mode. In publish mode
     /// values are manifest expressions (<c>{analytics.connectionString}</c>), so nothing has to run.

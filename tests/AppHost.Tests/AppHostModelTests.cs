@@ -77,6 +77,63 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
+    public async Task ProcessingRunsFromItsBuildOutputWhenRunningLocallyAndIsPublishedAsAProject()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var run = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+        await using var publish = await AppHostModel.CreateAsync(DistributedApplicationOperation.Publish, cts.Token);
+
+        // Act
+        var processing = run.GetResource<ProjectResource>("processing");
+        var launch = processing.Annotations.OfType<ExecutableAnnotation>().LastOrDefault();
+        var arguments = await run.GetArgumentsAsync(processing, cts.Token);
+
+        // Assert: `dotnet <the dll the AppHost's build wrote>` in the project's folder (its content root), not `dotnet run`.
+        var projectDirectory = Path.GetDirectoryName(processing.GetProjectMetadata().ProjectPath)!;
+        Assert.NotNull(launch);
+        Assert.Equal(("dotnet", projectDirectory), (launch.Command, launch.WorkingDirectory));
+        var assembly = Assert.Single(arguments);
+        Assert.StartsWith(Path.Combine(projectDirectory, "bin"), assembly, StringComparison.Ordinal);
+        Assert.EndsWith("Processing.dll", assembly, StringComparison.Ordinal);
+        Assert.True(File.Exists(assembly), assembly);
+        Assert.Empty(publish.GetResource<ProjectResource>("processing").Annotations.OfType<ExecutableAnnotation>());
+    }
+
+    [Fact]
+    public async Task PostgresOutlivesTheAppHostUnlessItsLifetimeSettingIsSession()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+        await using var byDefault = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, cts.Token);
+        await using var session = await AppHostModel.CreateAsync(DistributedApplicationOperation.Run, ["--Postgres:Lifetime=Session"], cts.Token);
+
+        // Act
+        var configured = Lifetime(byDefault.GetResource<PostgresServerResource>("postgres"));
+        var sessionOnly = Lifetime(session.GetResource<PostgresServerResource>("postgres"));
+
+        // Assert: appsettings.json sets Persistent.
+        Assert.Equal(ContainerLifetime.Persistent, configured);
+        Assert.Equal(ContainerLifetime.Session, sessionOnly);
+
+        static ContainerLifetime Lifetime(IResource resource) =>
+            resource.Annotations.OfType<ContainerLifetimeAnnotation>().LastOrDefault()?.Lifetime ?? ContainerLifetime.Session;
+    }
+
+    [Fact]
+    public async Task ALifetimeSettingThatIsNeitherSessionNorPersistentStopsTheAppHostNamingTheSetting()
+    {
+        // Arrange
+        using var cts = new CancellationTokenSource(AppHostModel.Timeout);
+
+        // Act
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => AppHostModel.CreateAsync(DistributedApplicationOperation.Run, ["--Postgres:Lifetime=forever"], cts.Token));
+
+        // Assert
+        Assert.Contains("Postgres:Lifetime", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ProcessingReferencesAnalyticsAndWaitsUntilItIsHealthy()
     {
         // Arrange
@@ -146,7 +203,7 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
-    public async Task JupyterExportsTelemetryAndIsHealthCheckedAfterProcessingIsUp()
+    public async Task JupyterExportsTelemetryIsHealthCheckedAndStartsWithoutWaitingForProcessing()
     {
         // Arrange
         using var cts = new CancellationTokenSource(AppHostModel.Timeout);
@@ -158,7 +215,8 @@ public sealed class AppHostModelTests
         // Assert
         Assert.True(jupyter.HasAnnotationOfType<OtlpExporterAnnotation>());
         Assert.True(jupyter.HasAnnotationOfType<HealthCheckAnnotation>());
-        Assert.Contains(jupyter.Annotations.OfType<WaitAnnotation>(), wait => wait.Resource.Name == "processing");
+        // Its server needs nothing else to start: the container (and DCP's tunnel to the host) start with postgres.
+        Assert.Empty(jupyter.Annotations.OfType<WaitAnnotation>());
     }
 
     [Fact]

@@ -82,6 +82,8 @@ public class StackFixture : IAsyncLifetime
                 $"--Parameters:jupyter-token={JupyterToken}",
                 $"--AppHost:DashboardApiKey={DashboardApiKey}",
                 .. _replicas is { } replicas ? [$"--Processing:Replicas={replicas}", $"--Runner:Replicas={replicas}"] : Array.Empty<string>(),
+                // Containers of this run only, whatever a developer's appsettings.json keeps running between runs.
+                "--Postgres:Lifetime=Session",
             ],
             cts.Token);
         UseOwnDataVolume(_builder);
