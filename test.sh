@@ -94,7 +94,7 @@ if ! docker info >/dev/null 2>&1; then
         echo "SKIPPED (counted below): the tests that need Docker - the whole stack under the AppHost and Processing's deploy image - because 'docker info' failed. Install and start Docker to run them."
     fi
 elif ! image_created=$(docker image inspect -f '{{.Created}}' "${DATASTACK_PROCESSING_IMAGE:-datastack-processing:dev}" 2>/dev/null) \
-     || [ -n "$(find Processing ServiceDefaults -name '*.cs' -newermt "$image_created" -print -quit)" ]; then
+     || [ -n "$(find Processing ServiceDefaults \( -name bin -o -name obj \) -prune -o -name '*.cs' -newermt "$image_created" -print -quit)" ]; then
     # Processing's deploy image, built the way a user builds it (SDK container support, public base image), when it
     # is missing or older than Processing's code. Offline machines build it from stand-ins first:
     # tests/images/build-processing-image.sh (.ci/run does).
