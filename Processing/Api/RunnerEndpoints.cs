@@ -82,7 +82,7 @@ public static partial class RunnerEndpoints
         }
 
         var completions = (request.Jobs ?? [])
-            .Select(job => new JobCompletion(job.Id, job.Result is { } result ? JsonNode.Parse(result.GetRawText()) : null, new JobProgress(0, 0)))
+            .Select(job => new JobCompletion(job.Id, job.Result is { } result ? JsonNode.Parse(result.GetRawText()) : null, job.Progress))
             .ToList();
         var completed = completions.Count == 0 ? [] : await leases.CompleteAsync(runner, completions, cancellationToken);
         return TypedResults.Ok(new RunnerCompletionsAnswer([.. completed]));

@@ -23,21 +23,22 @@ public sealed partial class JobStore
     {
         var ids = new Guid[completions.Count];
         var results = new string?[completions.Count];
-        var rows = new long[completions.Count];
-        var bytes = new long[completions.Count];
+        var rows = new long?[completions.Count];
+        var bytes = new long?[completions.Count];
         for (var i = 0; i < completions.Count; i++)
         {
             ids[i] = completions[i].Id;
             results[i] = completions[i].Result?.ToJsonString();
-            rows[i] = completions[i].Progress.Rows;
-            bytes[i] = completions[i].Progress.Bytes;
+            rows[i] = completions[i].Progress?.Rows;
+            bytes[i] = completions[i].Progress?.Bytes;
         }
 
         await using var command = dataSource.CreateCommand(
             $"""
             {LockHeldInIdOrder("$2")}
             UPDATE datastack.jobs j SET status = 'succeeded', finished_at = clock_timestamp(), result = u.result, error = NULL,
-                progress_rows = u.rows, progress_bytes = u.bytes, lease_owner = NULL, lease_expires_at = NULL
+                progress_rows = coalesce(u.rows, j.progress_rows), progress_bytes = coalesce(u.bytes, j.progress_bytes),
+                lease_owner = NULL, lease_expires_at = NULL
             FROM unnest($2::uuid[], $3::jsonb[], $4::bigint[], $5::bigint[]) AS u(id, result, rows, bytes), held
             WHERE j.id = u.id AND j.id = held.id AND j.lease_owner = $1 AND j.status = 'running'
             RETURNING j.id

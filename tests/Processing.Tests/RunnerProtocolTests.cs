@@ -83,6 +83,24 @@ public sealed class RunnerProtocolTests(ProcessingApp app) : IClassFixture<Proce
         Assert.Equal([submitted.Id], completed.GetProperty("completed").EnumerateArray().Select(j => j.GetGuid()));
         Assert.Equal(JobStatus.Succeeded, job.Status);
         Assert.Equal(24, job.Result!.Value.GetProperty("rows").GetInt32());
+        Assert.Equal(new JobProgress(5, 0), job.Progress); // a completion without progress keeps the heartbeat's
+    }
+
+    [Fact]
+    public async Task ACompletionCarriesTheJobsFinalProgress()
+    {
+        // Arrange: a job whose last progress never made it into a heartbeat.
+        var submitted = await SubmitPythonAsync("pipelines.daily:summary", new { day = "2025-01-01" });
+        var runner = NewRunner();
+        await ClaimOneAsync(runner, submitted.Id);
+
+        // Act
+        await PostAsync<JsonElement>($"/runners/{runner}/completions", new { jobs = new[] { new { id = submitted.Id, result = (object?)null, progress = new { rows = 1234, bytes = 12340 } } } });
+        var job = await app.WaitAsync(submitted.Id);
+
+        // Assert
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.Equal(new JobProgress(1234, 12340), job.Progress);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import secrets
 import shutil
 import signal
 import subprocess
@@ -130,3 +131,23 @@ def eventually(check, timeout: float, what: str, interval: float = 0.1):
         if time.monotonic() >= deadline:
             pytest.fail(f"{what}: not within {timeout:g} s", pytrace=False)
         time.sleep(interval)
+
+
+def submit(stack, args):
+    """POST /jobs as a traced caller would: with a W3C traceparent of a trace of the test's own."""
+    import requests
+
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    response = requests.post(
+        stack.processing.url + "/jobs",
+        json={"kind": "python", "args": args},
+        headers={"Authorization": f"Bearer {stack.processing.api_key}", "traceparent": f"00-{trace_id}-{span_id}-01"},
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["id"], trace_id
+
+
+def job_span(receiver, job_id):
+    found = [s for s in receiver.spans if s.name == "job python" and s.attributes.get("datastack.job.id") == job_id]
+    return found[-1] if found else None

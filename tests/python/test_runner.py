@@ -194,9 +194,12 @@ def test_job_output_reaches_the_runner_console_tagged_with_the_job_id(client, ru
 def test_progress_reported_by_a_pipeline_reaches_the_job(client, runner):
     """datastack.runner.progress() inside a job shows in the job's progress while it runs (sent with the heartbeat)."""
     job = client.run("pipelines.testing:progress", rows=1234, then_sleep=5, wait=False)
+    eventually(lambda: client.job(job.id).status != "queued", 60, "a runner to take the job")
     running = eventually(lambda: (j := client.job(job.id)).rows == 1234 and j, 8, "the job's progress to show 1234 rows")
     assert running.status == "running" and running.bytes == 12340
-    assert client.wait(job).result == 1234
+    ended = client.wait(job)
+    assert ended.result == 1234
+    assert (ended.rows, ended.bytes) == (1234, 12340)  # the success keeps the last progress
 
 
 def test_an_edit_to_a_pipeline_file_applies_to_the_next_job(client, runner, pipelines):

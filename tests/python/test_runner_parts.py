@@ -167,3 +167,15 @@ def test_the_code_version_changes_when_a_file_is_edited_added_or_removed(pipelin
     assert worker._code_version(pipelines) == edited
     (pipelines / "notes.txt").write_text("not code")
     assert worker._code_version(pipelines) == edited
+
+
+def test_routine_log_lines_go_to_stdout_and_problems_to_stderr():
+    """The Aspire dashboard shows a console's stderr lines as errors: only WARNING and above go there."""
+    program = (
+        "import logging\nfrom datastack.runner import output\noutput.install()\nlogging.getLogger().setLevel(logging.INFO)\n"
+        "logging.getLogger('datastack.runner').info('claimed 1 job')\nlogging.getLogger('datastack.runner').warning('job failed')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+
+    assert done.stdout == "[runner] INFO datastack.runner: claimed 1 job\n"
+    assert done.stderr == "[runner] WARNING datastack.runner: job failed\n"

@@ -1,8 +1,6 @@
 """The runner's traces, received by a real OTLP receiver: the job span under the request that queued the job, the
 pipeline's HTTP and SQL spans under the job, a notebook's cell spans too, a failure recorded with secrets masked."""
 
-import secrets
-
 import pytest
 
 from prereq import need, need_opentelemetry
@@ -10,10 +8,9 @@ from prereq import need, need_opentelemetry
 need("pandas", "psycopg", "requests", "nbclient", "nbformat", "ipykernel")
 
 import psycopg  # noqa: E402
-import requests  # noqa: E402
 
 import datastack as ds  # noqa: E402
-from runners import REPO, RunnerProcess, eventually, make_pipelines  # noqa: E402
+from runners import REPO, RunnerProcess, eventually, job_span, make_pipelines, submit  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -41,29 +38,11 @@ def traced_runner(stack, receiver, tmp_path_factory):
     process.stop()
 
 
-def submit(stack, args):
-    """POST /jobs as a traced caller would: with a W3C traceparent of a trace of the test's own."""
-    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
-    response = requests.post(
-        stack.processing.url + "/jobs",
-        json={"kind": "python", "args": args},
-        headers={"Authorization": f"Bearer {stack.processing.api_key}", "traceparent": f"00-{trace_id}-{span_id}-01"},
-        timeout=30,
-    )
-    assert response.status_code == 202, response.text
-    return response.json()["id"], trace_id
-
-
 def request_span_of(stack, job_id):
     """The span id of Processing's request span that queued the job (the job's stored traceParent)."""
     with psycopg.connect(stack.postgres.uri) as conn:
         (trace_parent,) = conn.execute("select trace_parent from datastack.jobs where id = %s", (job_id,)).fetchone()
     return trace_parent.split("-")[2]
-
-
-def job_span(receiver, job_id):
-    found = [s for s in receiver.spans if s.name == "job python" and s.attributes.get("datastack.job.id") == job_id]
-    return found[-1] if found else None
 
 
 def test_a_job_span_is_a_child_of_the_request_and_holds_the_pipelines_http_and_sql_spans(stack, client, traced_runner, receiver, name):
@@ -122,31 +101,6 @@ def test_a_notebook_jobs_cells_are_spans_under_the_job(stack, client, traced_run
     assert {s.trace_id for s in cells} == {trace_id}
     cell_ids = {s.span_id for s in cells}
     assert any(s.parent_span_id in cell_ids and ("db.system" in s.attributes or "db.system.name" in s.attributes) for s in receiver.spans)
-
-
-def test_spans_leave_over_grpc_as_aspire_configures_containers(stack, client, name, tmp_path):
-    """OTEL_EXPORTER_OTLP_PROTOCOL=grpc (what Aspire gives containers): the job span and the pipeline's spans arrive
-    at a gRPC receiver, from the runner's main process and its worker alike."""
-    need_opentelemetry()
-    from otlp import OtlpGrpcReceiver
-
-    receiver = OtlpGrpcReceiver()
-    pipelines = make_pipelines(tmp_path)
-    runner = RunnerProcess(
-        stack, pipelines, pipelines.parent / "runner.log",
-        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL="grpc", OTEL_BSP_SCHEDULE_DELAY="200",
-    )
-    try:
-        runner.start()
-        client.upload(str(REPO / "data" / "samples" / "trips.csv"), name)
-        job_id, trace_id = submit(stack, {"entrypoint": "pipelines.daily:summary", "parameters": {"day": "2024-01-05", "source": name, "target": name + "_g"}})
-        client.wait(job_id)
-        job = eventually(lambda: job_span(receiver, job_id), 15, "the job span over gRPC")
-        assert job.trace_id == trace_id
-        eventually(lambda: any(s.parent_span_id == job.span_id for s in receiver.spans), 15, "the pipeline's spans over gRPC")
-    finally:
-        runner.stop()
-        receiver.close()
 
 
 @pytest.mark.parametrize("mode, under_the_request", [("child", True), (None, True), ("newTrace", False)])

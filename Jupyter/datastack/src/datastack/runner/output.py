@@ -76,13 +76,19 @@ class TaggedStream(io.TextIOBase):
 
 
 def install(tag: str = RUNNER_TAG, log_format: str = "%(levelname)s %(name)s: %(message)s") -> tuple[TaggedStream, TaggedStream]:
-    """Replace sys.stdout and sys.stderr with tagged streams over the process's own; logging goes to stderr."""
+    """Replace sys.stdout and sys.stderr with tagged streams over the process's own. Log records below WARNING go to
+    stdout and the rest to stderr: a console reader (the Aspire dashboard) shows stderr lines as errors."""
     out, err = TaggedStream(sys.__stdout__, tag), TaggedStream(sys.__stderr__, tag)
     sys.stdout, sys.stderr = out, err
-    handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter(log_format))
+    formatter = logging.Formatter(log_format)
+    routine = logging.StreamHandler(out)
+    routine.addFilter(lambda record: record.levelno < logging.WARNING)
+    problems = logging.StreamHandler(err)
+    problems.setLevel(logging.WARNING)
+    for handler in (routine, problems):
+        handler.setFormatter(formatter)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [routine, problems]
     return out, err
 
 

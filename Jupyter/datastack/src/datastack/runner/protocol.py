@@ -66,9 +66,15 @@ class ProtocolClient:
         answer = self._call("/heartbeat", json.dumps({"jobs": jobs}))
         return {str(j["id"]): bool(j.get("cancelRequested")) for j in answer.get("jobs") or []}
 
-    def complete(self, results: list[tuple[str, str]]) -> set[str]:
-        """Record jobs succeeded; ``results`` are (id, result as JSON text). Returns the ids recorded."""
-        items = ",".join(f'{{"id":{json.dumps(i)},"result":{text}}}' for i, text in results)
+    def complete(self, results: list[tuple[str, str, tuple[int, int] | None]]) -> set[str]:
+        """Record jobs succeeded; ``results`` are (id, result as JSON text, final (rows, bytes) or None to keep the
+        progress the last heartbeat carried). Returns the ids recorded."""
+        items = ",".join(
+            f'{{"id":{json.dumps(i)},"result":{text}'
+            + (f',"progress":{{"rows":{progress[0]},"bytes":{progress[1]}}}' if progress is not None else "")
+            + "}"
+            for i, text, progress in results
+        )
         answer = self._call("/completions", f'{{"jobs":[{items}]}}')
         return {str(i) for i in answer.get("completed") or []}
 

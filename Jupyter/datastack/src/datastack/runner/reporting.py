@@ -25,6 +25,8 @@ _log = logging.getLogger("datastack.runner")
 RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
 # After this long without getting an outcome through, the job's lease has long expired: it runs again elsewhere.
 GIVE_UP_SECONDS = 600.0
+# How often the heartbeat thread looks at the clock (and at a stop request).
+TICK_SECONDS = 0.25
 
 
 class Leases:
@@ -140,7 +142,9 @@ class Reporter(threading.Thread):
     def _send(self, batch: list[tuple[Any, ...]]) -> None:
         kind = batch[0][0]
         if kind == "complete":
-            completed = self._client.complete([(b[1], b[2]) for b in batch])
+            # The progress a job reported last goes with its success: a heartbeat may not have carried it yet.
+            progress = self._leases.snapshot()
+            completed = self._client.complete([(b[1], b[2], progress.get(b[1])) for b in batch])
             lost = [b[1] for b in batch if b[1] not in completed]
             if lost:
                 _log.warning("not recorded as succeeded (their leases had expired; they run again elsewhere): %s", ", ".join(lost))
@@ -175,7 +179,13 @@ class Heartbeat(threading.Thread):
         self._stop.set()
 
     def run(self) -> None:
-        while not self._stop.wait(max(1.0, self._leases.lease_seconds / 3)):
+        # Every leaseSeconds / 3 (at least 1 s). The lease is only known from the first claim's answer, so the interval is
+        # read again at every tick rather than fixed when the thread starts (30 s until then: a 10 s first wait).
+        last = time.monotonic()
+        while not self._stop.wait(TICK_SECONDS):
+            if time.monotonic() - last < max(1.0, self._leases.lease_seconds / 3):
+                continue
+            last = time.monotonic()
             held = self._leases.snapshot()
             if not held:
                 continue
