@@ -189,7 +189,7 @@ internal static class AppHostExtensions
             }
 
             var arguments = build.BuildArguments.Select(argument => KeyValuePair.Create(argument.Key, (string?)argument.Value ?? string.Empty));
-            build.ImageName ??= imageName ?? container.Resource.Name;
+            build.ImageName = imageName ?? build.ImageName ?? container.Resource.Name;
             build.ImageTag = BuildContextDigest.Compute(build.ContextPath, build.DockerfilePath, build.Stage, arguments, baseImageId);
             // Looked up while the orchestrator starts; the container needs the answer only when it is created.
             existingImage = ImageIdAsync(runtime, $"{build.ImageName}:{build.ImageTag}", cancellationToken);

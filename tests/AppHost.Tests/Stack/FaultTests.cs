@@ -33,7 +33,9 @@ public sealed class FaultTests(StackFixture stack)
             restart = await stack.App.ResourceCommands.ExecuteCommandAsync(postgresId, KnownResourceCommands.RestartCommand, cts.Token);
         }
 
-        await stack.App.ResourceNotifications.WaitForResourceHealthyAsync("postgres", cts.Token);
+        // Right after the command the resource may still show the killed container's end: wait through it, not stop at it
+        // (the AppHost's default, StopOnResourceUnavailable, is for start-up).
+        await stack.App.ResourceNotifications.WaitForResourceHealthyAsync("postgres", WaitBehavior.WaitOnResourceUnavailable, cts.Token);
         await stack.App.ResourceNotifications.WaitForResourceAsync("processing", e => e.Snapshot.HealthStatus == HealthStatus.Healthy, cts.Token);
 
         // Assert
