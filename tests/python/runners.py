@@ -11,11 +11,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-
-import pytest
 
 from stack import free_port, wait_healthy
 
@@ -119,18 +116,6 @@ def process_exists(pid: int) -> bool:
         return pathlib.Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
     except (OSError, IndexError):
         return False
-
-
-def eventually(check, timeout: float, what: str, interval: float = 0.1):
-    """Ask ``check()`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"{what}: not within {timeout:g} s", pytrace=False)
-        time.sleep(interval)
 
 
 def submit(stack, args):

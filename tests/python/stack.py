@@ -66,6 +66,18 @@ def wait_healthy(process: subprocess.Popen | None, log: pathlib.Path, name: str,
     pytest.fail(f"{name} was not healthy within {timeout:g} s (last: {last}):\n{tail(log)}", pytrace=False)
 
 
+def eventually(check, timeout: float, what: str, interval: float = 0.1):
+    """Ask ``check()`` until it returns something truthy; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s", pytrace=False)
+        time.sleep(interval)
+
+
 def tail(path: pathlib.Path, lines: int = 60) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

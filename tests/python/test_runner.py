@@ -14,7 +14,8 @@ import nbformat  # noqa: E402
 import psycopg  # noqa: E402
 
 import datastack as ds  # noqa: E402
-from runners import REPO, RunnerProcess, eventually, make_pipelines  # noqa: E402
+from runners import REPO, RunnerProcess, make_pipelines  # noqa: E402
+from stack import eventually  # noqa: E402
 
 DAY = "2024-01-05"
 

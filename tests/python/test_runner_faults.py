@@ -9,7 +9,8 @@ from prereq import need
 need("pandas", "psycopg", "requests")
 
 import datastack as ds  # noqa: E402
-from runners import RunnerProcess, eventually, make_pipelines, process_exists  # noqa: E402
+from runners import RunnerProcess, make_pipelines, process_exists  # noqa: E402
+from stack import eventually  # noqa: E402
 
 
 @pytest.fixture

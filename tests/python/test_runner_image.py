@@ -15,7 +15,8 @@ need("pandas", "psycopg", "requests", "nbformat")
 
 import psycopg  # noqa: E402
 
-from runners import REPO, eventually  # noqa: E402
+from runners import REPO  # noqa: E402
+from stack import eventually  # noqa: E402
 from stack import free_port  # noqa: E402
 
 BASE_IMAGE = os.environ.get("Runner__BaseImage") or "datastack-standin/python:trixie"

@@ -10,7 +10,8 @@ need("pandas", "psycopg", "requests", "nbclient", "nbformat", "ipykernel")
 import psycopg  # noqa: E402
 
 import datastack as ds  # noqa: E402
-from runners import REPO, RunnerProcess, eventually, job_span, make_pipelines, submit  # noqa: E402
+from runners import REPO, RunnerProcess, job_span, make_pipelines, submit  # noqa: E402
+from stack import eventually  # noqa: E402
 
 
 @pytest.fixture(scope="module")

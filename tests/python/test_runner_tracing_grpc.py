@@ -5,7 +5,8 @@ from prereq import need, need_opentelemetry
 
 need("pandas", "psycopg", "requests", "nbclient", "nbformat", "ipykernel")
 
-from runners import REPO, RunnerProcess, eventually, job_span, make_pipelines, submit  # noqa: E402
+from runners import REPO, RunnerProcess, job_span, make_pipelines, submit  # noqa: E402
+from stack import eventually  # noqa: E402
 
 
 def test_spans_leave_over_grpc_as_aspire_configures_containers(stack, client, name, tmp_path):

@@ -4,11 +4,11 @@ tracing off with the reason, it never breaks %load_ext; exports that fail show i
 import http.server
 import sys
 import threading
-import time
 
 import pytest
 
 from prereq import need
+from stack import eventually
 
 need("IPython", "pandas", "requests")
 
@@ -181,14 +181,6 @@ def test_flush_exports_now_and_says_false_when_tracing_is_off(otel):
 # ---------------------------------------------------------------------- exporter health in status()
 
 
-def wait_for(condition, what, timeout=30.0):
-    """Polls until condition() holds: the SDK exports on its own thread, with its own retries."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_status_says_the_exports_succeed_once_a_batch_arrived(otel, capsys):
     """status() reports the exporter's health: before any export, then after one that arrived."""
     from datastack import tracing
@@ -222,7 +214,7 @@ def test_an_untrusted_certificate_shows_in_status_and_once_under_the_next_cell(t
     shell, _ = load(capsys)
     shell.run_cell("x = 1")
     tracing.flush()
-    wait_for(lambda: "exports failing" in tracing.status(), "the failed export")
+    eventually(lambda: "exports failing" in tracing.status(), 30, "the failed export", interval=0.05)
 
     status = tracing.status()
     assert status.startswith("tracing on, every cell is a span")
@@ -261,6 +253,6 @@ def test_an_endpoint_nobody_listens_on_shows_as_connection_refused(otel, monkeyp
     shell, _ = load(capsys)
     shell.run_cell("x = 1")
     tracing.flush()
-    wait_for(lambda: "exports failing" in tracing.status(), "the failed export")
+    eventually(lambda: "exports failing" in tracing.status(), 30, "the failed export", interval=0.05)
 
     assert "connection refused" in tracing.status().lower()

@@ -27,12 +27,8 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
     public HttpClient Http => http;
 
     /// <summary>Spans of one trace, flattened, each with the <c>service.name</c> of the resource that sent it.</summary>
-    public async Task<List<Span>> GetSpansAsync(string traceId, CancellationToken cancellationToken)
-    {
-        using var document = await http.GetFromJsonAsync<JsonDocument>($"/api/telemetry/spans?traceId={traceId}&limit=1000", cancellationToken)
-            ?? throw new InvalidOperationException("The dashboard answered no JSON.");
-        return [.. ReadSpans(document.RootElement.GetProperty("data"))];
-    }
+    public Task<List<Span>> GetSpansAsync(string traceId, CancellationToken cancellationToken) =>
+        ReadSpansAsync($"/api/telemetry/spans?traceId={traceId}&limit=1000", cancellationToken);
 
     /// <summary>The <c>service.name</c> of every resource the dashboard holds structured logs of.</summary>
     public async Task<HashSet<string>> GetLogServicesAsync(CancellationToken cancellationToken)
@@ -45,12 +41,8 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
     }
 
     /// <summary>Every span the dashboard holds (up to 5,000), flattened as in <see cref="GetSpansAsync"/>.</summary>
-    public async Task<List<Span>> GetAllSpansAsync(CancellationToken cancellationToken)
-    {
-        using var document = await http.GetFromJsonAsync<JsonDocument>("/api/telemetry/spans?limit=5000", cancellationToken)
-            ?? throw new InvalidOperationException("The dashboard answered no JSON.");
-        return [.. ReadSpans(document.RootElement.GetProperty("data"))];
-    }
+    public Task<List<Span>> GetAllSpansAsync(CancellationToken cancellationToken) =>
+        ReadSpansAsync("/api/telemetry/spans?limit=5000", cancellationToken);
 
     /// <summary>One trace as the dashboard's API answers it (OTLP JSON), for scans of everything it holds.</summary>
     public Task<string> GetTraceJsonAsync(string traceId, CancellationToken cancellationToken) =>
@@ -65,26 +57,28 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
     /// <summary>
     /// Asks again until <paramref name="condition"/> holds: exporters send in batches, a few seconds apart.
     /// </summary>
-    public async Task<List<Span>> WaitForSpansAsync(string traceId, Func<List<Span>, bool> condition, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var spans = await GetSpansAsync(traceId, cancellationToken);
-            if (condition(spans))
-            {
-                return spans;
-            }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-        }
-    }
+    public Task<List<Span>> WaitForSpansAsync(string traceId, Func<List<Span>, bool> condition, CancellationToken cancellationToken) =>
+        WaitForAsync(() => GetSpansAsync(traceId, cancellationToken), condition, cancellationToken);
 
     /// <summary>Asks again until <paramref name="condition"/> holds over every span the dashboard holds.</summary>
-    public async Task<List<Span>> WaitForAllSpansAsync(Func<List<Span>, bool> condition, CancellationToken cancellationToken)
+    public Task<List<Span>> WaitForAllSpansAsync(Func<List<Span>, bool> condition, CancellationToken cancellationToken) =>
+        WaitForAsync(() => GetAllSpansAsync(cancellationToken), condition, cancellationToken);
+
+    public void Dispose() => http.Dispose();
+
+    private async Task<List<Span>> ReadSpansAsync(string url, CancellationToken cancellationToken)
+    {
+        using var document = await http.GetFromJsonAsync<JsonDocument>(url, cancellationToken)
+            ?? throw new InvalidOperationException("The dashboard answered no JSON.");
+        return [.. ReadSpans(document.RootElement.GetProperty("data"))];
+    }
+
+    /// <summary>Reads the spans again, half a second apart, until <paramref name="condition"/> holds (the test's token bounds it).</summary>
+    private static async Task<List<Span>> WaitForAsync(Func<Task<List<Span>>> read, Func<List<Span>, bool> condition, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var spans = await GetAllSpansAsync(cancellationToken);
+            var spans = await read();
             if (condition(spans))
             {
                 return spans;
@@ -93,8 +87,6 @@ internal sealed class DashboardTelemetry(HttpClient http) : IDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
         }
     }
-
-    public void Dispose() => http.Dispose();
 
     private static IEnumerable<Span> ReadSpans(JsonElement data)
     {
