@@ -7,8 +7,9 @@
 # and then warm (started again right after it stopped, the data volume there: the AppHost also finds its
 # persistent postgres container still running, Postgres:Lifetime=Persistent; compose finds its volume).
 # Both run the same images, chosen by the AppHost's own settings (environment):
-#   Images__Postgres, Jupyter__BaseImage, Jupyter__PipIndexUrl (Images__PgWeb must be none: the compose file has
-#   no pgweb), and DATASTACK_PROCESSING_IMAGE (default datastack-processing:dev) for compose's processing.
+#   Images__Postgres, Jupyter__BaseImage, Jupyter__PipIndexUrl, Runner__BaseImage, Runner__Replicas (must be 1, as
+#   compose has one runner; Images__PgWeb must be none: the compose file has no pgweb), and
+#   DATASTACK_PROCESSING_IMAGE (default datastack-processing:dev) for compose's processing.
 # Before each cold start this checkout's AppHost postgres container and data volume are removed, which deletes
 # its local database: if the volume exists when the bench starts, it stops at once unless --yes.
 # Results: stdout and bench/results/startup-<UTC timestamp>.md (gitignored). See docs/benchmarks.md.
@@ -55,6 +56,10 @@ JUPYTER_BASE_IMAGE=${Jupyter__BaseImage:-quay.io/jupyter/scipy-notebook:2025-12-
 PIP_INDEX_URL=${Jupyter__PipIndexUrl:-}
 PROCESSING_IMAGE=${DATASTACK_PROCESSING_IMAGE:-datastack-processing:dev}
 JUPYTER_IMAGE=${DATASTACK_COMPOSE_JUPYTER_IMAGE:-datastack-jupyter:compose}
+RUNNER_BASE_IMAGE=${Runner__BaseImage:-$JUPYTER_BASE_IMAGE}   # the AppHost's default: the notebook's base
+RUNNER_IMAGE=${DATASTACK_COMPOSE_RUNNER_IMAGE:-datastack-runner:compose}
+[ "${Runner__Replicas:-1}" = 1 ] || die "Runner__Replicas=$Runner__Replicas: the compose file has one runner; run with Runner__Replicas=1"
+docker image inspect "$RUNNER_BASE_IMAGE" >/dev/null 2>&1 || die "image $RUNNER_BASE_IMAGE is not in the local Docker: pull it first"
 docker image inspect "$POSTGRES_IMAGE" >/dev/null 2>&1 || die "image $POSTGRES_IMAGE is not in the local Docker: pull it first (pulls are not timed)"
 docker image inspect "$JUPYTER_BASE_IMAGE" >/dev/null 2>&1 || die "image $JUPYTER_BASE_IMAGE is not in the local Docker: pull it first"
 [ "$PROFILE" = 1 ] || docker image inspect "$PROCESSING_IMAGE" >/dev/null 2>&1 ||
@@ -85,6 +90,8 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
     echo "POSTGRES_IMAGE=$POSTGRES_IMAGE"
     echo "PROCESSING_IMAGE=$PROCESSING_IMAGE"
     echo "JUPYTER_IMAGE=$JUPYTER_IMAGE"
+    echo "RUNNER_IMAGE=$RUNNER_IMAGE"
+    echo "RUNNER_BASE_IMAGE=$RUNNER_BASE_IMAGE"
     echo "JUPYTER_BASE_IMAGE=$JUPYTER_BASE_IMAGE"
     echo "PIP_INDEX_URL=$PIP_INDEX_URL"
     echo "POSTGRES_PORT=$(free_port)"
@@ -211,7 +218,7 @@ compose_round() {   # $1 = label; sets RESULT to "<wall s>" or "FAIL <message>"
         deadline=$((SECONDS + TIMEOUT))
         while :; do
             healthy=$(grep ' health_status: healthy$' "$events" | cut -d' ' -f1 | sort -u | wc -l)
-            if [ "$healthy" -ge 3 ]; then t1=$(now); RESULT=$(elapsed "$t0" "$t1"); break; fi
+            if [ "$healthy" -ge 4 ]; then t1=$(now); RESULT=$(elapsed "$t0" "$t1"); break; fi
             if grep -qE ' (die|health_status: unhealthy)$' "$events"; then
                 RESULT="FAIL $(grep -E ' (die|health_status: unhealthy)$' "$events" | head -n 1)"; break
             fi
@@ -298,10 +305,16 @@ PY
 }
 
 # --- Run ------------------------------------------------------------------------------------------------------
-say "building the AppHost (and Processing) and the compose Jupyter image; not timed"
+say "building the AppHost (and Processing) and the compose Jupyter and runner images; not timed"
 dotnet build AppHost -nologo -v q > "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log"; die "dotnet build AppHost failed"; }
-[ "$PROFILE" = 1 ] || docker build -q -t "$JUPYTER_IMAGE" --build-arg "BASE_IMAGE=$JUPYTER_BASE_IMAGE" --build-arg "PIP_INDEX_URL=$PIP_INDEX_URL" Jupyter/ \
-    > "$WORK/jupyter-build.log" 2>&1 || { tail -n 20 "$WORK/jupyter-build.log"; die "docker build Jupyter/ failed"; }
+if [ "$PROFILE" = 0 ]; then
+    docker build -q -t "$JUPYTER_IMAGE" --target jupyter --build-arg "BASE_IMAGE=$JUPYTER_BASE_IMAGE" \
+        --build-arg "PIP_INDEX_URL=$PIP_INDEX_URL" Jupyter/ > "$WORK/jupyter-build.log" 2>&1 ||
+        { tail -n 20 "$WORK/jupyter-build.log"; die "docker build --target jupyter Jupyter/ failed"; }
+    docker build -q -t "$RUNNER_IMAGE" --target runner --build-arg "BASE_IMAGE=$RUNNER_BASE_IMAGE" \
+        --build-arg "PIP_INDEX_URL=$PIP_INDEX_URL" Jupyter/ > "$WORK/runner-build.log" 2>&1 ||
+        { tail -n 20 "$WORK/runner-build.log"; die "docker build --target runner Jupyter/ failed"; }
+fi
 
 if docker volume inspect "$APPHOST_VOLUME" >/dev/null 2>&1 && [ "$YES" != 1 ]; then
     trap - EXIT; rm -rf "$WORK"
@@ -394,7 +407,7 @@ image_line() { echo "\`$1\` $(docker image inspect -f '{{slice .Id 7 19}}, creat
     echo "- end: $uptime_end"
     echo
     echo "Images:"
-    for image in "$POSTGRES_IMAGE" "$PROCESSING_IMAGE" "$JUPYTER_BASE_IMAGE" "$JUPYTER_IMAGE"; do echo "- $(image_line "$image")"; done
+    for image in "$POSTGRES_IMAGE" "$PROCESSING_IMAGE" "$JUPYTER_BASE_IMAGE" "$JUPYTER_IMAGE" "$RUNNER_BASE_IMAGE" "$RUNNER_IMAGE"; do echo "- $(image_line "$image")"; done
 } > "$report"
 echo
 sed -n '3,12p' "$report"
