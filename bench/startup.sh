@@ -307,13 +307,13 @@ PY
 # --- Run ------------------------------------------------------------------------------------------------------
 say "building the AppHost (and Processing) and the compose Jupyter and runner images; not timed"
 dotnet build AppHost -nologo -v q > "$WORK/build.log" 2>&1 || { tail -n 20 "$WORK/build.log"; die "dotnet build AppHost failed"; }
+build_stage() {   # $1 = stage of Jupyter/Dockerfile, $2 = image name, $3 = its base image
+    docker build -q -t "$2" --target "$1" --build-arg "BASE_IMAGE=$3" --build-arg "PIP_INDEX_URL=$PIP_INDEX_URL" Jupyter/ \
+        > "$WORK/$1-build.log" 2>&1 || { tail -n 20 "$WORK/$1-build.log"; die "docker build --target $1 Jupyter/ failed"; }
+}
 if [ "$PROFILE" = 0 ]; then
-    docker build -q -t "$JUPYTER_IMAGE" --target jupyter --build-arg "BASE_IMAGE=$JUPYTER_BASE_IMAGE" \
-        --build-arg "PIP_INDEX_URL=$PIP_INDEX_URL" Jupyter/ > "$WORK/jupyter-build.log" 2>&1 ||
-        { tail -n 20 "$WORK/jupyter-build.log"; die "docker build --target jupyter Jupyter/ failed"; }
-    docker build -q -t "$RUNNER_IMAGE" --target runner --build-arg "BASE_IMAGE=$RUNNER_BASE_IMAGE" \
-        --build-arg "PIP_INDEX_URL=$PIP_INDEX_URL" Jupyter/ > "$WORK/runner-build.log" 2>&1 ||
-        { tail -n 20 "$WORK/runner-build.log"; die "docker build --target runner Jupyter/ failed"; }
+    build_stage jupyter "$JUPYTER_IMAGE" "$JUPYTER_BASE_IMAGE"
+    build_stage runner "$RUNNER_IMAGE" "$RUNNER_BASE_IMAGE"
 fi
 
 if docker volume inspect "$APPHOST_VOLUME" >/dev/null 2>&1 && [ "$YES" != 1 ]; then
