@@ -99,15 +99,7 @@ def parent_from_environment() -> Any:
     """The context in ``TRACEPARENT`` (and ``TRACESTATE``), the OpenTelemetry way to hand a trace to a child process;
     None without it. A notebook job's kernel gets its job span there from the runner: its cells become the job's
     children. In JupyterLab it is not set and each cell span starts a trace of its own, as before."""
-    traceparent = os.environ.get("TRACEPARENT", "").strip()
-    if not traceparent:
-        return None
-    from opentelemetry import propagate
-
-    carrier = {"traceparent": traceparent}
-    if os.environ.get("TRACESTATE"):
-        carrier["tracestate"] = os.environ["TRACESTATE"]
-    return propagate.extract(carrier)
+    return tracing.context_from(os.environ.get("TRACEPARENT", "").strip(), os.environ.get("TRACESTATE"))
 
 
 _state: dict[str, Any] = {}

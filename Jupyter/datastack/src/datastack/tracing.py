@@ -63,6 +63,18 @@ def inject(headers: MutableMapping[str, str]) -> None:
         _log.debug("trace context injection failed", exc_info=True)
 
 
+def context_from(traceparent: str | None, tracestate: str | None = None) -> Any:
+    """The context a W3C ``traceparent`` (and ``tracestate``) carries, to parent spans on; None without one."""
+    if not traceparent:
+        return None
+    from opentelemetry import propagate
+
+    carrier = {"traceparent": traceparent}
+    if tracestate:
+        carrier["tracestate"] = tracestate
+    return propagate.extract(carrier)
+
+
 def current_trace_id() -> str | None:
     """The current trace id as 32 hex digits, or None."""
     try:

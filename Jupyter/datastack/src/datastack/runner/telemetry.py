@@ -27,17 +27,6 @@ SPAN_NAME = "job python"
 _log = logging.getLogger(__name__)
 
 
-def _context_from(traceparent: str | None, tracestate: str | None = None) -> Any:
-    if not traceparent:
-        return None
-    from opentelemetry import propagate
-
-    carrier = {"traceparent": traceparent}
-    if tracestate:
-        carrier["tracestate"] = tracestate
-    return propagate.extract(carrier)
-
-
 class JobSpans:
     """In the runner's main process: starts and ends the job spans."""
 
@@ -50,10 +39,6 @@ class JobSpans:
 
             self._tracer = trace.get_tracer(TRACER_NAME)
 
-    @property
-    def enabled(self) -> bool:
-        return self._tracer is not None
-
     def start(self, job: dict[str, Any], target: str) -> tuple[Any, str | None]:
         """The span of one attempt and its ``traceparent`` for the worker; (None, None) when tracing is off."""
         if self._tracer is None:
@@ -62,7 +47,7 @@ class JobSpans:
             from opentelemetry import propagate, trace
             from opentelemetry.context import Context
 
-            submitter = _context_from(job.get("traceParent"), job.get("traceState"))
+            submitter = tracing.context_from(job.get("traceParent"), job.get("traceState"))
             links = []
             if submitter is not None:
                 request = trace.get_current_span(submitter).get_span_context()
@@ -135,7 +120,7 @@ class WorkerSpans:
             return
         from opentelemetry import context
 
-        token = context.attach(_context_from(traceparent))
+        token = context.attach(tracing.context_from(traceparent))
         try:
             yield
         finally:
