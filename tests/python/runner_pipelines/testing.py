@@ -1,6 +1,6 @@
 """TEST FIXTURE: pipelines that only the runner's tests run (copied next to the shipped ones in a temporary
 pipelines folder): a failure that holds secrets, a job that sleeps, reports progress or prints, a function imported
-from elsewhere, and a version number a test edits."""
+from elsewhere, and a constant that is not a function."""
 
 import logging
 import os
@@ -12,10 +12,6 @@ from datastack import runner
 log = logging.getLogger(__name__)
 
 VERSION = 1
-
-
-def version() -> int:
-    return VERSION
 
 
 def fail(day: str) -> None:

@@ -22,14 +22,13 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class NotebookFailed(Exception):
-    """A cell raised: ``type``, ``message`` and ``traceback`` are the kernel's, ``cell`` its index."""
+    """A cell raised (or the kernel died): ``type_name``, ``message`` and ``traceback`` are the kernel's."""
 
-    def __init__(self, type_name: str, message: str, traceback: str, cell: int | None) -> None:
+    def __init__(self, type_name: str, message: str, traceback: str) -> None:
         super().__init__(message)
         self.type_name = type_name
         self.message = message
         self.traceback = traceback
-        self.cell = cell
 
 
 def inject_parameters(notebook: Any, parameters: dict[str, Any]) -> None:
@@ -105,9 +104,9 @@ def execute(
         index, lines = _failed_cell(notebook)
         where = f"{file.name}, cell {index}" if index is not None else file.name
         text = _ANSI.sub("", "\n".join(lines)) if lines else str(e)
-        raise NotebookFailed(e.ename or "CellExecutionError", e.evalue or "", f"in {where}:\n{text}", index) from None
+        raise NotebookFailed(e.ename or "CellExecutionError", e.evalue or "", f"in {where}:\n{text}") from None
     except DeadKernelError as e:
-        raise NotebookFailed("DeadKernelError", str(e), f"in {file.name}: the kernel died", None) from None
+        raise NotebookFailed("DeadKernelError", str(e), f"in {file.name}: the kernel died") from None
     finally:
         for key, value in saved.items():
             if value is None:

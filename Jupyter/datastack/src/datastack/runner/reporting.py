@@ -56,10 +56,6 @@ class Leases:
         with self._lock:
             return dict(self._jobs)
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._jobs)
-
 
 class Reporter(threading.Thread):
     """Sends outcomes in the background; ``close()`` waits until everything queued was delivered."""
@@ -71,7 +67,6 @@ class Reporter(threading.Thread):
         self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
         self._wake = threading.Condition()
         self._closing = False
-        self.delivered = 0
 
     def succeeded(self, job_id: str, result_json: str) -> None:
         self._put(("complete", job_id, result_json))
@@ -124,7 +119,6 @@ class Reporter(threading.Thread):
         while True:
             try:
                 self._send(batch)
-                self.delivered += len(batch)
                 return
             except ProtocolError as e:
                 ids = ", ".join(str(i) for item in batch for i in (item[1] if item[0] == "return" else [item[1]]))

@@ -12,7 +12,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import time
 from typing import Any
 
 _log = logging.getLogger("datastack.runner")
@@ -39,7 +38,6 @@ class Slot:
         self.job: Any = None  # the Held job running here
         self.ready = False
         self.kernels: list[int] = []
-        self.started_at = 0.0
 
     @property
     def idle(self) -> bool:
@@ -53,7 +51,6 @@ class Slot:
         process.start()
         child.close()
         self.process, self.conn, self.ready, self.job, self.kernels = process, parent, False, None, []
-        self.started_at = time.monotonic()
 
     def run(self, job: dict[str, Any]) -> None:
         self.conn.send(("run", job))
