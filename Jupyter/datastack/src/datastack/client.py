@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import time
 import uuid
 from typing import Any, Iterable, Iterator
 
@@ -19,13 +17,11 @@ from .errors import (
     DataStackError,
     JobFailed,
     NotFoundError,
-    ProcessingError,
-    ProcessingUnreachable,
 )
 from .frames import frame_from_rows, profile_frame
 from .jobs import JobMethods
 from .models import Dataset, Job
-from .processing_http import RETRY_DELAYS, ProcessingHttp, items, worth_repeating
+from .processing_http import ProcessingHttp, items, repeated
 from .progress import counting, progress_bar
 
 DATASET_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -34,9 +30,6 @@ FILE_BLOCK = 1024 * 1024
 UPLOAD_TIMEOUT = (10.0, 600.0)
 # Unqualified names in sql() resolve in schema `datasets` first, then `public` (libpq startup option).
 SEARCH_PATH_OPTION = "-c search_path=datasets,public"
-
-
-_log = logging.getLogger(__name__)
 
 
 class Client(JobMethods):
@@ -153,22 +146,19 @@ class Client(JobMethods):
         # One key per call: if the connection drops after the server queued the job, sending the body again gets
         # the same job back instead of a second ingest.
         headers = {"Content-Type": content_type, "Idempotency-Key": f"upload-{uuid.uuid4()}"}
-        for attempt, pause in enumerate((*RETRY_DELAYS, None), start=1):
+
+        def send(attempt: int) -> requests.Response:
             body = first_body if attempt == 1 else make_body()
             bar = progress_bar(show, desc=f"upload {name}", total=size, unit="B", unit_scale=True, unit_divisor=1024)
             try:
                 if bar is not None:
                     body = counting(body, bar.update)
-                response = self._processing.request_once("PUT", f"/datasets/{name}", params=params, data=body, headers=headers, timeout=UPLOAD_TIMEOUT)
-                break
-            except (ProcessingError, ProcessingUnreachable) as e:
-                if pause is None or not worth_repeating(e):
-                    raise
-                _log.warning("upload %s: %s; sending it again in %g s (try %d of %d)", name, e, pause, attempt + 1, len(RETRY_DELAYS) + 1)
-                time.sleep(pause)
+                return self._processing.request_once("PUT", f"/datasets/{name}", params=params, data=body, headers=headers, timeout=UPLOAD_TIMEOUT)
             finally:
                 if bar is not None:
                     bar.close()
+
+        response = repeated(f"upload {name}", send)
         job = Job.from_json(response.json())
         try:
             self.wait(job, timeout=timeout, progress=show, desc=f"ingest {name}", total=total_rows)

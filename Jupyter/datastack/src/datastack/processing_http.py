@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import requests
 
@@ -20,6 +20,8 @@ REQUEST_TIMEOUT = (10.0, 60.0)
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0)
 
 _log = logging.getLogger("datastack.client")
+
+T = TypeVar("T")
 
 
 class ProcessingHttp:
@@ -38,15 +40,7 @@ class ProcessingHttp:
     def request(self, method: str, path: str, **options: Any) -> requests.Response:
         """``request_once``, but a read (GET) is made again while the answer is 503 or the connection breaks."""
         pauses = RETRY_DELAYS if method == "GET" else ()
-        for attempt, pause in enumerate((*pauses, None), start=1):
-            try:
-                return self.request_once(method, path, **options)
-            except (ProcessingError, ProcessingUnreachable) as e:
-                if pause is None or not worth_repeating(e):
-                    raise
-                _log.warning("%s %s: %s; asking again in %g s (try %d of %d)", method, path, e, pause, attempt + 1, len(pauses) + 1)
-                time.sleep(pause)
-        raise AssertionError("unreachable")
+        return repeated(f"{method} {path}", lambda _: self.request_once(method, path, **options), pauses)
 
     def request_once(
         self,
@@ -85,6 +79,19 @@ def worth_repeating(error: DataStackError) -> bool:
     if isinstance(error, ProcessingUnreachable):
         return error.reason.startswith("the connection was closed")
     return False
+
+
+def repeated(what: str, call: Callable[[int], T], pauses: tuple[float, ...] = RETRY_DELAYS) -> T:
+    """``call(attempt)`` (from 1), made again after each of ``pauses`` while it fails in a way worth repeating."""
+    for attempt, pause in enumerate((*pauses, None), start=1):
+        try:
+            return call(attempt)
+        except (ProcessingError, ProcessingUnreachable) as e:
+            if pause is None or not worth_repeating(e):
+                raise
+            _log.warning("%s: %s; trying again in %g s (try %d of %d)", what, e, pause, attempt + 1, len(pauses) + 1)
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def items(body: Any) -> list[dict[str, Any]]:
