@@ -59,14 +59,6 @@ def name():
 # ---------------------------------------------------------------------- OpenTelemetry, real or absent
 
 
-def _take_otel_modules() -> dict:
-    """Remove every opentelemetry module from sys.modules (the next import finds them again) and return them."""
-    taken = {n: m for n, m in sys.modules.items() if n == "opentelemetry" or n.startswith("opentelemetry.")}
-    for n in taken:
-        del sys.modules[n]
-    return taken
-
-
 def _reset_datastack_tracing() -> None:
     """Unload the extension from the test shell, stop datastack's tracer provider and forget the tracing state."""
     from datastack import extension, redaction, tracing
@@ -112,13 +104,12 @@ def _reset_opentelemetry_globals() -> None:
 @pytest.fixture
 def otel_absent(monkeypatch):
     """The OpenTelemetry packages cannot be imported, whether or not they are installed here (as in an image without them)."""
+    from prereq import hide
+
     _reset_datastack_tracing()
-    taken = _take_otel_modules()
-    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # import opentelemetry... -> ModuleNotFoundError
+    hide(monkeypatch, "opentelemetry")  # import opentelemetry... -> ModuleNotFoundError
     yield
     _reset_datastack_tracing()
-    monkeypatch.delitem(sys.modules, "opentelemetry")
-    sys.modules.update(taken)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 import pytest
 
@@ -72,6 +73,19 @@ def need_opentelemetry() -> None:
         "(root; it installs the wheels of ../shared/wheelhouse and the Debian packages they need into "
         "/opt/datastack/opentelemetry, or $DATASTACK_OTEL_SDK)"
     )
+    unavailable(message)
+
+
+def unavailable(message: str) -> None:
+    """What a test does when an optional prerequisite (the SDK, Docker) is missing: fail on CI, skip elsewhere."""
     if os.environ.get("CI") == "true":
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def hide(monkeypatch, module: str) -> None:
+    """``import module`` fails as if it were not installed, even where it (or a module below it) was imported before;
+    monkeypatch puts everything back."""
+    for name in [n for n in sys.modules if n == module or n.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import os
-import time
 
 import pytest
 
@@ -15,6 +14,7 @@ import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
 
 import datastack as ds  # noqa: E402
+from stack import eventually  # noqa: E402
 
 
 def sample_frame():
@@ -89,10 +89,7 @@ def test_a_value_postgresql_cannot_hold_stops_the_upload_and_leaves_nothing(clie
         client.upload(frame, name, chunk_rows=1)
     assert name not in [d.name for d in client.datasets()]
     # The server rolls the staged rows back when it notices the aborted body, which may be after the client raised.
-    deadline = time.monotonic() + 10
-    while (left := _set_aside_tables(stack)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert left == []
+    eventually(lambda: _set_aside_tables(stack) == [], 10, "the aborted upload's staged tables rolled back", interval=0.05)
     assert [job for job in client.jobs(limit=1000) if job.raw.get("args", {}).get("dataset") == name] == []
 
 

@@ -42,29 +42,18 @@ def outputs_text(notebook: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-def test_getting_started_notebook_runs_end_to_end_and_every_cell_is_a_span(stack, monkeypatch, tmp_path):
+def test_getting_started_notebook_runs_end_to_end_and_every_cell_is_a_span(stack, otel, monkeypatch, tmp_path):
     """01-getting-started.ipynb connects, uploads, profiles, transforms and plots; its kernel exports a span per cell."""
-    from prereq import need_opentelemetry
-
-    need_opentelemetry()
-    from otlp import OtlpHttpReceiver
-
-    receiver = OtlpHttpReceiver()
-    try:
-        # The kernel inherits these, as the container's kernels inherit what Aspire sets (there over gRPC + TLS).
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        monkeypatch.setenv("OTEL_SERVICE_NAME", "jupyter")
-        monkeypatch.setenv("DATASTACK_TRACE_CELL_CODE", "on")
-        # The image's IPython startup file, where the image has it: the extension is loaded before the first cell.
-        startup = tmp_path / "ipython" / "profile_default" / "startup"
-        startup.mkdir(parents=True)
-        shutil.copy(STARTUP, startup / STARTUP.name)
-        monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-        notebook = run(NOTEBOOKS / "01-getting-started.ipynb")  # the kernel flushes its spans when it exits
-        spans = receiver.spans
-    finally:
-        receiver.close()
+    # The kernel inherits the `otel` fixture's OTLP variables, as the container's kernels inherit what Aspire sets
+    # (there over gRPC + TLS).
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "jupyter")
+    # The image's IPython startup file, where the image has it: the extension is loaded before the first cell.
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    shutil.copy(STARTUP, startup / STARTUP.name)
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    notebook = run(NOTEBOOKS / "01-getting-started.ipynb")  # the kernel flushes its spans when it exits
+    spans = otel.spans
 
     text = outputs_text(notebook)
     assert "tracing on, every cell is a span" in text, text[:2000]

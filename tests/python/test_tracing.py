@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from prereq import need
+from prereq import hide, need
 from stack import eventually
 
 need("IPython", "pandas", "requests")
@@ -20,13 +20,6 @@ def load(capsys):
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "datastack")
     return shell, capsys.readouterr().out
-
-
-def hide(monkeypatch, module):
-    """``import module`` fails as if it were not installed, even where it (or a module below it) was imported before."""
-    for name in [n for n in sys.modules if n == module or n.startswith(module + ".")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, module, None)
 
 
 def assert_fully_loaded_with_tracing_off(shell):
