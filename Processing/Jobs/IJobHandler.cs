@@ -8,7 +8,7 @@ namespace DataStack.Processing.Jobs;
 /// </summary>
 /// <remarks>
 /// The lifecycle, from the queue: <see cref="ExecuteAsync"/> runs once per attempt (<see cref="JobContext.Attempt"/>,
-/// and whether it is the last, <see cref="JobContext.IsLastAttempt"/>, from the job's own attempt budget). Returning
+/// within the job's own attempt budget, fixed when it was queued). Returning
 /// succeeds the job; <see cref="JobFailedException"/> fails it for good; anything else is retried with backoff while
 /// attempts remain; the token is cancelled by a user's cancel, a shutdown (the job goes back to the queue) or a lost
 /// lease. Once the job has ended for good, <see cref="JobEndedAsync"/> is called.

@@ -19,7 +19,6 @@ public sealed class JobContext
         Kind = job.Kind;
         Args = job.Args;
         Attempt = job.Attempt;
-        MaxAttempts = job.MaxAttempts;
     }
 
     public Guid Id { get; }
@@ -30,12 +29,6 @@ public sealed class JobContext
 
     /// <summary>1 on the first run, 2 on the first retry, …</summary>
     public int Attempt { get; }
-
-    /// <summary>The job's own attempt budget, fixed when it was queued.</summary>
-    public int MaxAttempts { get; }
-
-    /// <summary>Whether a failure of this attempt (other than a shutdown or a lost lease) ends the job for good.</summary>
-    public bool IsLastAttempt => Attempt >= MaxAttempts;
 
     /// <summary>The replica that holds the job's lease.</summary>
     public string Owner { get; }
