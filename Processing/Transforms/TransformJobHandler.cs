@@ -123,7 +123,7 @@ public sealed partial class TransformJobHandler(
     private async Task<JsonNode?> RunAsync(JobContext context, string dataset, string text, string body, CancellationToken cancellationToken)
     {
         var wrapped = WrapperPrefix + body + WrapperSuffix;
-        var staging = SqlIdentifier.Quote(DatasetName.Schema) + "." + SqlIdentifier.Quote($"transform-{context.Id:N}");
+        var staging = DatasetName.InSchema($"transform-{context.Id:N}");
 
         // The user's query only ever runs here: read only, time-limited, seeing the datasets by their plain names.
         await using var read = await dataSource.OpenConnectionAsync(cancellationToken);
