@@ -27,10 +27,18 @@ public sealed partial class Migrator(
         }
 
         var delay = TimeSpan.FromMilliseconds(250);
+        var create = false;
         while (true)
         {
             try
             {
+                if (create)
+                {
+                    // Inside the try, so a server that restarts while the database is created is waited for too.
+                    await creator.CreateAsync(cancellationToken);
+                    create = false;
+                }
+
                 await MigrateAsync(cancellationToken);
                 state.MarkApplied();
                 return;
@@ -38,7 +46,7 @@ public sealed partial class Migrator(
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidCatalogName)
             {
                 // A new deployment: nobody made the database (a managed server, or a postgres container given none).
-                await creator.CreateAsync(cancellationToken);
+                create = true;
             }
             catch (NpgsqlException ex) when (ex is not PostgresException || ex.IsTransient)
             {
