@@ -194,7 +194,7 @@ public sealed partial class IngestJobHandler(
         }
         catch (IngestFormatException ex)
         {
-            throw new JobFailedException(ex.Code, ex.Message, ex.Row, ex.Column);
+            throw new JobFailedException(ex.ToJobError());
         }
     }
 
@@ -216,7 +216,7 @@ public sealed partial class IngestJobHandler(
         IReadOnlyList<ColumnType> types;
         if (appendToExisting)
         {
-            types = IngestTable.MatchExistingColumns(name, existing, source.ColumnNames, source.Types, source.AllNull, source.HeaderRow);
+            types = IngestTable.MatchExistingColumns(name, existing, source);
             target = DatasetName.QualifiedTable(name);
         }
         else

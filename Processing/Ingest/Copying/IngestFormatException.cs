@@ -1,3 +1,5 @@
+using DataStack.Processing.Jobs;
+
 namespace DataStack.Processing.Ingest.Copying;
 
 /// <summary>
@@ -17,4 +19,7 @@ public sealed class IngestFormatException(string code, string message, long? row
 
     /// <summary>Where in the file the record with the problem starts.</summary>
     public long? ByteOffset { get; } = byteOffset;
+
+    /// <summary>The job error that reports it (the byte offset stays in the logs).</summary>
+    public JobError ToJobError() => new(Code, Message, Row, Column);
 }

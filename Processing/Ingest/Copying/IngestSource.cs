@@ -1,7 +1,6 @@
-using DataStack.Processing.Ingest.Copying;
 using Npgsql;
 
-namespace DataStack.Processing.Ingest;
+namespace DataStack.Processing.Ingest.Copying;
 
 /// <summary>
 /// What an ingest loads, whatever its format: the column names and types, which columns held only NULLs

@@ -50,14 +50,9 @@ internal static class IngestTable
     /// the inferred types (an all-empty column fits anything); for the columns format checked per non-NULL
     /// value while copying (<c>Columns.ColumnConversions</c>).
     /// </summary>
-    public static ColumnType[] MatchExistingColumns(
-        string name,
-        IReadOnlyList<DatasetColumn> existing,
-        IReadOnlyList<string> inputColumns,
-        IReadOnlyList<ColumnType> inputTypes,
-        IReadOnlyList<bool>? allNull,
-        long? headerRow)
+    public static ColumnType[] MatchExistingColumns(string name, IReadOnlyList<DatasetColumn> existing, IngestSource source)
     {
+        var (inputColumns, inputTypes, allNull, headerRow) = (source.ColumnNames, source.Types, source.AllNull, source.HeaderRow);
         for (var i = 0; i < Math.Max(existing.Count, inputColumns.Count); i++)
         {
             if (i >= existing.Count || i >= inputColumns.Count || existing[i].Name != inputColumns[i])

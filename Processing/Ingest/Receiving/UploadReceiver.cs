@@ -60,17 +60,17 @@ public sealed partial class UploadReceiver(NpgsqlDataSource dataSource, ILogger<
         }
         catch (IngestFormatException ex)
         {
-            return await RejectAsync(body, ex, cancellationToken);
+            return await RejectAsync(body, ex.ToJobError(), cancellationToken);
         }
 
-        var input = new UploadColumns(reader.ColumnNames, reader.Types, AllNull: null, HeaderRow: null);
-        return await StageAsync(
-            body,
-            upload,
-            input,
-            (connection, table, types) => ColumnsCopy.CopyAsync(connection, table, reader, types, freeze: true, progress: null, cancellationToken),
-            () => (reader.BytesConsumed, reader.Checksum),
-            cancellationToken);
+        var source = new IngestSource(
+            reader.ColumnNames,
+            reader.Types,
+            AllNull: null,
+            HeaderRow: null,
+            (connection, table, types, freeze, token) => ColumnsCopy.CopyAsync(connection, table, reader, types, freeze, progress: null, token),
+            () => (reader.BytesConsumed, reader.Checksum));
+        return await StageAsync(body, upload, source, cancellationToken);
     }
 
     private async Task<ReceivedUpload> ReceiveCsvAsync(Stream body, UploadRequest upload, CancellationToken cancellationToken)
@@ -90,20 +90,20 @@ public sealed partial class UploadReceiver(NpgsqlDataSource dataSource, ILogger<
             catch (IngestFormatException ex)
             {
                 ProcessingTelemetry.RecordFailure(activity, ex, ex.Code);
-                return await RejectAsync(body, ex, cancellationToken);
+                return await RejectAsync(body, ex.ToJobError(), cancellationToken);
             }
         }
 
         copy.Position = 0;
-        var input = new UploadColumns(scan.ColumnNames, scan.Types, scan.AllNull, HeaderRow: upload.Header ? 1 : null);
-        return await StageAsync(
-            body,
-            upload,
-            input,
-            (connection, table, types) => CsvCopy.CopyAsync(
-                connection, table, scan.ColumnNames, types, copy, upload.Delimiter, upload.Header, scan, freeze: true, progress: null, cancellationToken),
-            () => (scan.Bytes, scan.Checksum),
-            cancellationToken);
+        var source = new IngestSource(
+            scan.ColumnNames,
+            scan.Types,
+            scan.AllNull,
+            HeaderRow: upload.Header ? 1 : null,
+            (connection, table, types, freeze, token) => CsvCopy.CopyAsync(
+                connection, table, scan.ColumnNames, types, copy, upload.Delimiter, upload.Header, scan, freeze, progress: null, token),
+            () => (scan.Bytes, scan.Checksum));
+        return await StageAsync(body, upload, source, cancellationToken);
     }
 
     /// <summary>
@@ -111,13 +111,7 @@ public sealed partial class UploadReceiver(NpgsqlDataSource dataSource, ILogger<
     /// written in the dataset's column types as they are now; its job checks, under the dataset's lock, that they
     /// still are.
     /// </summary>
-    private async Task<ReceivedUpload> StageAsync(
-        Stream body,
-        UploadRequest upload,
-        UploadColumns input,
-        Func<NpgsqlConnection, string, IReadOnlyList<ColumnType>, Task<long>> copyRows,
-        Func<(long Bytes, string Checksum)> totals,
-        CancellationToken cancellationToken)
+    private async Task<ReceivedUpload> StageAsync(Stream body, UploadRequest upload, IngestSource source, CancellationToken cancellationToken)
     {
         await _copySlots.WaitAsync(cancellationToken);
         NpgsqlConnection? connection = null;
@@ -127,27 +121,27 @@ public sealed partial class UploadReceiver(NpgsqlDataSource dataSource, ILogger<
         {
             connection = await dataSource.OpenConnectionAsync(cancellationToken);
             transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var types = input.Types;
+            var types = source.Types;
             if (upload.Mode == IngestMode.Append
                 && await DatasetCatalog.ReadTableColumnsAsync(connection, upload.Dataset, cancellationToken) is { Count: > 0 } existing)
             {
-                types = IngestTable.MatchExistingColumns(upload.Dataset, existing, input.ColumnNames, input.Types, input.AllNull, input.HeaderRow);
+                types = IngestTable.MatchExistingColumns(upload.Dataset, existing, source);
             }
 
             var table = StagedUpload.NewTableName();
             var qualified = DatasetName.InSchema(table);
-            IReadOnlyList<DatasetColumn> columns = [.. input.ColumnNames.Select((name, i) => new DatasetColumn(name, types[i].ToSql()))];
+            IReadOnlyList<DatasetColumn> columns = [.. source.ColumnNames.Select((name, i) => new DatasetColumn(name, types[i].ToSql()))];
             await IngestTable.CreateTableAsync(connection, qualified, columns, cancellationToken);
-            var rows = await copyRows(connection, qualified, types);
+            var rows = await source.CopyAsync(connection, qualified, types, true, cancellationToken); // frozen: the table is new in this transaction
             activity?.SetTag("datastack.ingest.rows", rows);
-            var (bytes, checksum) = totals();
+            var (bytes, checksum) = source.Totals();
             return ReceivedUpload.Staged(new StagedUploadTransaction(connection, transaction, _copySlots, new StagedUpload(table, rows, bytes, checksum)));
         }
-        catch (Exception ex) when (ex is IngestFormatException or JobFailedException)
+        catch (Exception ex) when (RejectionOf(ex) is { } error)
         {
-            ProcessingTelemetry.RecordFailure(activity, ex, (ex as IngestFormatException)?.Code ?? (ex as JobFailedException)?.Error.Code);
+            ProcessingTelemetry.RecordFailure(activity, ex, error.Code);
             await ReleaseAsync(connection, transaction, _copySlots);
-            return await RejectAsync(body, ex, cancellationToken);
+            return await RejectAsync(body, error, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -158,18 +152,20 @@ public sealed partial class UploadReceiver(NpgsqlDataSource dataSource, ILogger<
     }
 
     /// <summary>Reads the rest of the body (the client is still sending it) and answers the rejection its job will report.</summary>
-    private async Task<ReceivedUpload> RejectAsync(Stream body, Exception reason, CancellationToken cancellationToken)
+    private async Task<ReceivedUpload> RejectAsync(Stream body, JobError error, CancellationToken cancellationToken)
     {
         await body.CopyToAsync(Stream.Null, BufferSize, cancellationToken);
-        var error = reason switch
-        {
-            IngestFormatException format => new JobError(format.Code, format.Message, format.Row, format.Column),
-            JobFailedException failed => failed.Error,
-            _ => throw new ArgumentOutOfRangeException(nameof(reason)),
-        };
         Log.UploadRejected(logger, error.Code, error.Row, error.Column); // never the body's values
         return ReceivedUpload.Rejected(error);
     }
+
+    /// <summary>What the upload's answer reports for a failure of the input (malformed, or not matching the dataset); null for any other.</summary>
+    private static JobError? RejectionOf(Exception ex) => ex switch
+    {
+        IngestFormatException format => format.ToJobError(),
+        JobFailedException failed => failed.Error,
+        _ => null,
+    };
 
     internal static async Task ReleaseAsync(NpgsqlConnection? connection, NpgsqlTransaction? transaction, SemaphoreSlim slots)
     {
@@ -190,9 +186,6 @@ public sealed partial class UploadReceiver(NpgsqlDataSource dataSource, ILogger<
             slots.Release();
         }
     }
-
-    /// <summary>The input's columns as an append checks them: names, types, which held only NULLs (CSV), the header's row.</summary>
-    private sealed record UploadColumns(IReadOnlyList<string> ColumnNames, IReadOnlyList<ColumnType> Types, IReadOnlyList<bool>? AllNull, long? HeaderRow);
 
     private static partial class Log
     {
