@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using DataStack.Processing.Ingest.Copying;
 using DataStack.Processing.Jobs;
 using DataStack.Processing.Tests.Infrastructure;
 using Npgsql;
@@ -39,17 +40,13 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
         await using var holder = new NpgsqlConnection(app.ConnectionString);
         await holder.OpenAsync();
         await using var hold = await holder.BeginTransactionAsync();
-        await using (var lockDataset = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('datastack.ingest:' || $1, 0))", holder))
-        {
-            lockDataset.Parameters.Add(new() { Value = name });
-            await lockDataset.ExecuteNonQueryAsync();
-        }
+        await IngestTable.LockDatasetAsync(holder, name, CancellationToken.None);
 
         // Act: a replace with text queues first; then an append written as bigint (the dataset's type when it arrived).
         var replace = await app.UploadAsync(name, "a\nfoo\n", "?mode=replace");
-        await WaitForLockWaitersAsync(1);
+        await WaitForLockWaitersAsync(name, 1);
         var append = await app.UploadAsync(name, "a\n5\n", "?mode=append");
-        await WaitForLockWaitersAsync(2);
+        await WaitForLockWaitersAsync(name, 2);
         await hold.RollbackAsync();
         var replaced = await app.WaitAsync(replace.Id);
         var appended = await app.WaitAsync(append.Id);
@@ -62,14 +59,6 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
         Assert.Equal([["foo"]], await Sql.RowsAsync(app.ConnectionString, $"SELECT a FROM datasets.{name}"));
         await app.AssertNoAsideTablesAsync();
     }
-
-    /// <summary>Waits until <paramref name="count"/> sessions wait for an advisory lock (the ingest jobs queued behind the test's).</summary>
-    private Task WaitForLockWaitersAsync(int count) => Poll.UntilAsync(
-        async () => await Sql.ScalarAsync<long>(
-            app.ConnectionString,
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") >= count,
-        TimeSpan.FromSeconds(15),
-        $"{count} ingest job(s) queued behind the dataset's lock");
 
     [Fact]
     public async Task ANewTableIsWrittenFrozenSoVacuumSkipsItsPagesButAnAppendIsNot()
@@ -217,14 +206,10 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
         await using var blocker = new NpgsqlConnection(app.ConnectionString);
         await blocker.OpenAsync();
         await using var transaction = await blocker.BeginTransactionAsync();
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended('datastack.ingest:' || $1, 0))", blocker))
-        {
-            lockCommand.Parameters.Add(new() { Value = name });
-            await lockCommand.ExecuteNonQueryAsync();
-        }
+        await IngestTable.LockDatasetAsync(blocker, name, CancellationToken.None);
 
         var queued = await app.UploadAsync(name, "a\n1\n");
-        await WaitUntilWaitingForTheLockAsync(name);
+        await WaitForLockWaitersAsync(name, 1);
 
         // Act
         using var cancel = await app.Client.PostAsync($"/jobs/{queued.Id}/cancel", null);
@@ -237,22 +222,12 @@ public sealed class IngestModeTests(ProcessingApp app) : IClassFixture<Processin
         await app.AssertNoAsideTablesAsync();
     }
 
-    private async Task WaitUntilWaitingForTheLockAsync(string name)
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            var waiting = await Sql.ScalarAsync<long>(
-                app.ConnectionString,
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = (hashtextextended('datastack.ingest:' || $1, 0) & 4294967295)::oid",
-                name);
-            if (waiting > 0)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail("The ingest job never waited for the dataset's lock.");
-    }
+    /// <summary>Waits until <paramref name="count"/> ingest jobs wait for the dataset's lock (queued behind the test's).</summary>
+    private Task WaitForLockWaitersAsync(string name, int count) => Poll.UntilAsync(
+        async () => await Sql.ScalarAsync<long>(
+            app.ConnectionString,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = (hashtextextended('datastack.ingest:' || $1, 0) & 4294967295)::oid",
+            name) >= count,
+        TimeSpan.FromSeconds(15),
+        $"{count} ingest job(s) waiting for dataset {name}'s lock");
 }
