@@ -32,7 +32,8 @@ public sealed class ArchitectureTests
         var known = Layers.SelectMany(layer => layer).Select(Qualify).ToHashSet();
 
         // Act
-        var namespaces = ReadDependencies().Keys.Concat(ReadDependencies().Values.SelectMany(d => d.Keys)).Distinct();
+        var dependencies = ReadDependencies();
+        var namespaces = dependencies.Keys.Concat(dependencies.Values.SelectMany(d => d.Keys)).Distinct();
 
         // Assert: a new folder must be given its place.
         Assert.Empty(namespaces.Where(ns => !known.Contains(ns)).Order());

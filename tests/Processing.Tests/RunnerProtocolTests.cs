@@ -154,10 +154,7 @@ public sealed class RunnerProtocolTests(ProcessingApp app) : IClassFixture<Proce
         await ClaimOneAsync(runner, submitted.Id);
 
         // Act
-        using (var cancel = await app.Client.PostAsync($"/jobs/{submitted.Id}/cancel", null))
-        {
-            cancel.EnsureSuccessStatusCode();
-        }
+        await CancelAsync(submitted.Id);
 
         var held = await PostAsync<JsonElement>($"/runners/{runner}/heartbeat", new { jobs = new[] { new { id = submitted.Id } } });
         var cancelled = await PostAsync<JsonElement>($"/runners/{runner}/jobs/{submitted.Id}/cancelled", new { });
@@ -283,7 +280,7 @@ public sealed class RunnerProtocolTests(ProcessingApp app) : IClassFixture<Proce
         return default;
     }
 
-    /// <summary>Leaves no python job of this test queued for the next (the user's cancel).</summary>
+    /// <summary>The user's cancel (also how a test leaves no python job of its own queued for the next).</summary>
     private async Task CancelAsync(Guid id)
     {
         using var response = await app.Client.PostAsync($"/jobs/{id}/cancel", null);
