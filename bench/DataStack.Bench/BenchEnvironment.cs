@@ -93,17 +93,11 @@ public sealed class BenchEnvironment : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs psql as the database owner (the same role Processing uses) and returns its wall time in ms.
-    /// The time includes starting psql and connecting, as a person running it would see.
+    /// Runs psql as the database owner (the same role Processing uses) with each of <paramref name="commands"/> as a
+    /// <c>-c</c>, all in one transaction (<c>--single-transaction</c>), and returns the wall time of the whole psql
+    /// process in ms (starting psql and connecting included), as a user at a shell would measure it.
     /// </summary>
-    public async Task<double> RunPsqlAsync(string command, CancellationToken cancellationToken) =>
-        await RunPsqlAsync([command], singleTransaction: false, cancellationToken);
-
-    /// <summary>
-    /// Runs psql with each of <paramref name="commands"/> as a <c>-c</c> (with <c>-1</c>, all in one transaction) and
-    /// returns the wall time of the whole psql process, as a user at a shell would measure it.
-    /// </summary>
-    public async Task<double> RunPsqlAsync(IReadOnlyList<string> commands, bool singleTransaction, CancellationToken cancellationToken)
+    public async Task<double> RunPsqlAsync(IReadOnlyList<string> commands, CancellationToken cancellationToken)
     {
         var cs = new NpgsqlConnectionStringBuilder(Analytics);
         var startInfo = new ProcessStartInfo(Psql)
@@ -117,10 +111,7 @@ public sealed class BenchEnvironment : IAsyncDisposable
             startInfo.ArgumentList.Add(argument);
         }
 
-        if (singleTransaction)
-        {
-            startInfo.ArgumentList.Add("--single-transaction");
-        }
+        startInfo.ArgumentList.Add("--single-transaction");
 
         foreach (var command in commands)
         {

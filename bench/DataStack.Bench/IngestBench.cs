@@ -26,7 +26,7 @@ public static class IngestBench
         Contender Psql(string path) => new("psql \\copy", async ct =>
         {
             await env.ExecuteAsync($"DROP TABLE IF EXISTS {PsqlTable}", ct, asOwner: true);
-            return await env.RunPsqlAsync(CopyCommands(path), singleTransaction: true, ct);
+            return await env.RunPsqlAsync(CopyCommands(path), ct);
         });
 
         Contender Processing(string name, Func<CancellationToken, Task<JobResult>> run) => new(name, async ct =>

@@ -26,9 +26,6 @@ public sealed class Runners : IAsyncDisposable
 
     private Runners(string folder) => _folder = folder;
 
-    /// <summary>Process ids of the runners' main processes (each the root of its fork server and workers).</summary>
-    public IEnumerable<int> Pids => _runners.Select(r => r.Process.Id);
-
     /// <summary>Starts <paramref name="count"/> runners and waits until each answers <c>/health</c> 200 with every slot ready.</summary>
     public static async Task<Runners> StartAsync(
         BenchEnvironment env, string python, ProcessingProcess processing, int count, int? slots, CancellationToken cancellationToken)
