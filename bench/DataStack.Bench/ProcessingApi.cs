@@ -14,14 +14,14 @@ public static class ProcessingApi
         using var content = new StreamContent(file, 1 << 16);
         content.Headers.ContentType = new("text/csv");
         using var response = await client.PutAsync($"/datasets/{dataset}?mode=replace", content, cancellationToken);
-        return await WaitAsync(client, await AcceptedJobAsync(response, cancellationToken), cancellationToken);
+        return await WaitAsync(client, JobsApi.IdOf(await JobsApi.AcceptedAsync(response, cancellationToken)), cancellationToken);
     }
 
     /// <summary><c>POST /datasets/{name}/ingest</c> for a file already in the data folder, then waits for the job.</summary>
     public static async Task<JobResult> IngestFileAsync(HttpClient client, string dataset, string relativePath, CancellationToken cancellationToken)
     {
         using var response = await client.PostAsJsonAsync($"/datasets/{dataset}/ingest", new { path = relativePath, mode = "replace" }, cancellationToken);
-        return await WaitAsync(client, await AcceptedJobAsync(response, cancellationToken), cancellationToken);
+        return await WaitAsync(client, JobsApi.IdOf(await JobsApi.AcceptedAsync(response, cancellationToken)), cancellationToken);
     }
 
     /// <summary><c>POST /jobs</c> of <paramref name="job"/>; returns its id without waiting.</summary>
@@ -29,7 +29,7 @@ public static class ProcessingApi
     {
         using var content = new StringContent(job.Body, System.Text.Encoding.UTF8, "application/json");
         using var response = await client.PostAsync("/jobs", content, cancellationToken);
-        return await AcceptedJobAsync(response, cancellationToken);
+        return JobsApi.IdOf(await JobsApi.AcceptedAsync(response, cancellationToken));
     }
 
     public static async Task<JobResult> WaitAsync(HttpClient client, Guid id, CancellationToken cancellationToken)
@@ -39,17 +39,5 @@ public static class ProcessingApi
         DateTimeOffset? Time(string name) => job.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetDateTimeOffset() : null;
         var error = job.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object ? e.GetRawText() : null;
         return new JobResult(id, status, Time("createdAt")!.Value, Time("startedAt"), Time("finishedAt"), error);
-    }
-
-    private static async Task<Guid> AcceptedJobAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery} answered {(int)response.StatusCode}: {body}");
-        }
-
-        using var document = JsonDocument.Parse(body);
-        return document.RootElement.GetProperty("id").GetGuid();
     }
 }

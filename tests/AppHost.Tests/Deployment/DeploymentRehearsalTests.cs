@@ -35,7 +35,7 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
         foreach (var name in csvNames)
         {
             using var response = await PutCsvAsync(http, name, rows: 2_000, cts.Token);
-            accepted.Add((name, await JobIdAsync(response, cts.Token), Rehearsal.ServedBy(response)));
+            accepted.Add((name, JobsApi.IdOf(await JobsApi.AcceptedAsync(response, cts.Token)), Rehearsal.ServedBy(response)));
         }
 
         var frames = await Task.WhenAll(frameNames.Select(name => RunClientAsync(["upload", name, "5000"], cts.Token)));
@@ -78,7 +78,7 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
         string csvReceiver;
         using (var response = await PutCsvAsync(http, csv, rows: 100_000, cts.Token))
         {
-            csvJob = await JobIdAsync(response, cts.Token);
+            csvJob = JobsApi.IdOf(await JobsApi.AcceptedAsync(response, cts.Token));
             csvReceiver = Rehearsal.ServedBy(response) ?? throw new InvalidOperationException("The load balancer did not say which replica answered.");
             await rehearsal.KillReplicaAsync(csvReceiver, cts.Token);
         }
@@ -190,7 +190,7 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
         {
             content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
             using var upload = await http.PutAsync($"/datasets/{trips}?mode=replace", content, cts.Token);
-            Assert.Equal("succeeded", (await WaitAsync(http, await JobIdAsync(upload, cts.Token), cts.Token)).GetProperty("status").GetString());
+            Assert.Equal("succeeded", (await WaitAsync(http, JobsApi.IdOf(await JobsApi.AcceptedAsync(upload, cts.Token)), cts.Token)).GetProperty("status").GetString());
         }
 
         // Act: the pipeline, as client.run("pipelines.daily:summary", ...) submits it.
@@ -199,7 +199,7 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
             new { kind = "python", args = new { entrypoint = "pipelines.daily:summary", parameters = new { day = "2024-01-05", source = trips, target = summary } } },
             cts.Token);
         Assert.True(submitted.StatusCode == HttpStatusCode.Accepted, await submitted.Content.ReadAsStringAsync(cts.Token));
-        var job = await WaitAsync(http, await JobIdAsync(submitted, cts.Token), cts.Token);
+        var job = await WaitAsync(http, JobsApi.IdOf(await JobsApi.AcceptedAsync(submitted, cts.Token)), cts.Token);
 
         // Assert: it ran on a runner (python jobs go to runners only), read and wrote through the deployment's wiring.
         Assert.True(job.GetProperty("status").GetString() == "succeeded", $"{job}\n{await rehearsal.DescribeAsync(cts.Token)}");
@@ -246,9 +246,6 @@ public sealed class DeploymentRehearsalTests(Rehearsal rehearsal, ITestOutputHel
 
         return response;
     }
-
-    private static async Task<Guid> JobIdAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
-        (await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("id").GetGuid();
 
     /// <summary>Waits (server side) through the load balancer until the job has ended.</summary>
     private async Task<JsonElement> WaitAsync(HttpClient http, Guid job, CancellationToken cancellationToken)

@@ -24,14 +24,9 @@ internal static class ProcessingApi
         return content;
     }
 
-    /// <summary>The job id of a <c>202 Accepted</c> answer; anything else fails with the answer's body.</summary>
-    public static async Task<string> ReadJobIdAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {body}");
-        using var document = JsonDocument.Parse(body);
-        return IdOf(document.RootElement);
-    }
+    /// <summary>The job id of a <c>202 Accepted</c> answer (<see cref="JobsApi.AcceptedAsync"/>: anything else throws with the answer's body).</summary>
+    public static async Task<string> ReadJobIdAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        IdOf(await JobsApi.AcceptedAsync(response, cancellationToken));
 
     public static string IdOf(JsonElement job) =>
         job.GetProperty("id") is { ValueKind: JsonValueKind.String } id ? id.GetString()! : job.GetProperty("id").GetRawText();
