@@ -117,18 +117,15 @@ public sealed class ProcessingApp : WebApplicationFactory<Program>, IAsyncLifeti
     /// No staged upload and no replaced table is left in schema <c>datasets</c>. A replace drops the old table right after
     /// its job's commit, which is when the job reads as ended: allow a moment for that.
     /// </summary>
-    public async Task AssertNoAsideTablesAsync()
+    public Task AssertNoAsideTablesAsync()
     {
         const string Query = "SELECT coalesce(string_agg(relname, ', '), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE n.nspname = 'datasets' AND (relname LIKE 'upload-%' OR relname LIKE 'replaced-%')";
-        var left = await Sql.ScalarAsync<string>(ConnectionString, Query) ?? "";
-        for (var i = 0; i < 50 && left.Length > 0; i++)
-        {
-            await Task.Delay(100);
-            left = await Sql.ScalarAsync<string>(ConnectionString, Query) ?? "";
-        }
-
-        Assert.Equal("", left);
+        return Poll.UntilAsync(
+            async () => await Sql.ScalarAsync<string>(ConnectionString, Query) ?? "",
+            left => left == "",
+            TimeSpan.FromSeconds(5),
+            "no staged upload or replaced table left in schema datasets (last value: the tables left)");
     }
 
     /// <summary>Waits (server side, LISTEN/NOTIFY) until the job has ended.</summary>
