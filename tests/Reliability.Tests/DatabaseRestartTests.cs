@@ -131,13 +131,7 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
             }
 
             // Well inside the COPY (at most two thirds of the rows in), so it cannot end before the stop below.
-            await Poll.UntilAsync(
-                async () => await Sql.ScalarAsync<long>(
-                    set.ConnectionString,
-                    $"SELECT count(*) FROM pg_stat_progress_copy WHERE command = 'COPY FROM' AND tuples_processed BETWEEN 1 AND {largeRows * 2 / 3}") > 0,
-                TimeSpan.FromSeconds(60),
-                "the ingest is copying rows",
-                () => set.DescribeReplicas());
+            await Db.WaitUntilCopyingAsync(set, "the ingest is copying rows", atMostRows: largeRows * 2 / 3);
 
             // Act: PostgreSQL goes away under the COPY (fast shutdown cuts the connection), then comes back.
             await server.StopAsync();
@@ -156,7 +150,7 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
             Assert.InRange(job.Attempts, 2, 3);
             Assert.Equal(largeRows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.restart_target"));
             Assert.Equal(largeRows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT row_count FROM datastack.datasets WHERE name = 'restart_target'"));
-            Assert.Equal(["datasets.restart_target"], (await Db.TablesAsync(set.ConnectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal)));
+            Assert.Equal(["datasets.restart_target"], await Db.DatasetTablesAsync(set.ConnectionString));
             Assert.False(replica.HasExited, "the replica exited:\n" + replica.Output);
             output.WriteLine($"ingest succeeded after {job.Attempts} attempts");
         }
@@ -188,13 +182,7 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
             await using (var body = File.OpenRead(large))
             {
                 var upload = CsvFiles.UploadAsync(client, "restart_upload", body);
-                await Poll.UntilAsync(
-                    async () => await Sql.ScalarAsync<long>(
-                        set.ConnectionString,
-                        $"SELECT count(*) FROM pg_stat_progress_copy WHERE command = 'COPY FROM' AND tuples_processed BETWEEN 1 AND {largeRows * 2 / 3}") > 0,
-                    TimeSpan.FromSeconds(60),
-                    "the upload's rows are being copied",
-                    () => set.DescribeReplicas());
+                await Db.WaitUntilCopyingAsync(set, "the upload's rows are being copied", atMostRows: largeRows * 2 / 3);
                 await server.StopAsync();
                 using var response = await upload;
                 interrupted = response.StatusCode;
@@ -219,7 +207,7 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output)
             Assert.Equal(1L, jobsAfterRestart);
             Assert.Equal("succeeded", again.Status);
             Assert.Equal(largeRows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.restart_upload"));
-            Assert.Equal(["datasets.restart_upload"], (await Db.TablesAsync(set.ConnectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal)));
+            Assert.Equal(["datasets.restart_upload"], await Db.DatasetTablesAsync(set.ConnectionString));
             Assert.False(replica.HasExited, "the replica exited:\n" + replica.Output);
         }
         finally

@@ -109,7 +109,7 @@ public sealed class IngestCrashTests(ITestOutputHelper output)
     }
 
     private static async Task<IReadOnlyList<string>> StagingTablesAsync(ReplicaSet set) =>
-        [.. (await Db.TablesAsync(set.ConnectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal) && t != "datasets.crash_target")];
+        [.. (await Db.DatasetTablesAsync(set.ConnectionString)).Where(t => t != "datasets.crash_target")];
 
     private sealed record DatasetVersion(long CatalogRows, string? Checksum, long TableRows);
 }

@@ -54,7 +54,7 @@ public sealed class UploadHandoffTests(ITestOutputHelper output)
             Assert.True(final.Status == "succeeded", $"the accepted upload was lost: {final}\n{set.DescribeReplicas()}");
             Assert.Equal(Rows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.handoff_kill"));
             Assert.Equal(Rows, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT row_count FROM datastack.datasets WHERE name = 'handoff_kill'"));
-            Assert.Equal(["datasets.handoff_kill"], (await Db.TablesAsync(set.ConnectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal)));
+            Assert.Equal(["datasets.handoff_kill"], await Db.DatasetTablesAsync(set.ConnectionString));
             output.WriteLine($"job {final.Status} after {final.Attempts} attempt(s)");
         }
         finally
@@ -81,12 +81,7 @@ public sealed class UploadHandoffTests(ITestOutputHelper output)
             // Act: kill the replica while its request copies the rows (before any 202).
             await using var body = File.OpenRead(large);
             var upload = CsvFiles.UploadAsync(client, "handoff_cut", body);
-            await Poll.UntilAsync(
-                async () => await Sql.ScalarAsync<long>(
-                    set.ConnectionString, "SELECT count(*) FROM pg_stat_progress_copy WHERE command = 'COPY FROM' AND tuples_processed > 0") > 0,
-                TimeSpan.FromSeconds(60),
-                "the upload's rows are being copied",
-                () => set.DescribeReplicas());
+            await Db.WaitUntilCopyingAsync(set, "the upload's rows are being copied");
             await receiver.KillAsync();
             var answer = await Record.ExceptionAsync(async () => (await upload).Dispose());
             // The server notices the dead connection and rolls back.
@@ -99,7 +94,7 @@ public sealed class UploadHandoffTests(ITestOutputHelper output)
             Assert.NotNull(answer);
             Assert.Equal(jobsBefore, await JobsOfAsync(set));
             Assert.Equal(1000L, await Sql.ScalarAsync<long>(set.ConnectionString, "SELECT count(*) FROM datasets.handoff_cut"));
-            Assert.Equal(["datasets.handoff_cut"], (await Db.TablesAsync(set.ConnectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal)));
+            Assert.Equal(["datasets.handoff_cut"], await Db.DatasetTablesAsync(set.ConnectionString));
             output.WriteLine($"the client saw: {answer.GetType().Name}: {answer.Message}");
         }
         finally

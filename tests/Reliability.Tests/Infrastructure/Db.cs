@@ -26,4 +26,21 @@ public static class Db
             """);
         return [.. rows.Select(r => (string)r[0]!)];
     }
+
+    /// <summary>The tables of schema <c>datasets</c>: the datasets, and any staged upload or set-aside table left behind.</summary>
+    public static async Task<IReadOnlyList<string>> DatasetTablesAsync(string connectionString) =>
+        [.. (await TablesAsync(connectionString)).Where(t => t.StartsWith("datasets.", StringComparison.Ordinal))];
+
+    /// <summary>
+    /// Waits (up to 60 s) until a <c>COPY FROM</c> is under way in the replicas' database, with at least one row in and,
+    /// when <paramref name="atMostRows"/> is given, at most that many (so it cannot end before the test's next step).
+    /// </summary>
+    public static Task WaitUntilCopyingAsync(ReplicaSet set, string what, long atMostRows = long.MaxValue) => Poll.UntilAsync(
+        async () => await Sql.ScalarAsync<long>(
+            set.ConnectionString,
+            "SELECT count(*) FROM pg_stat_progress_copy WHERE command = 'COPY FROM' AND tuples_processed BETWEEN 1 AND $1",
+            atMostRows) > 0,
+        TimeSpan.FromSeconds(60),
+        what,
+        () => set.DescribeReplicas());
 }
