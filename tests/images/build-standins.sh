@@ -201,9 +201,8 @@ recipe_hash() {
     } | sha256sum | cut -c1-16
 }
 
-build_image() {
+build_image() {   # $1 = key; its recipe has run (IMAGE, SUITE, INCLUDE, DIR, HOOKS, CHANGES, INPUTS are its)
     local key="$1" hash current started mirror log
-    "recipe_${key//-/_}"
     hash="$(recipe_hash "$key")"
     current="$(docker image inspect -f "{{ index .Config.Labels \"$LABEL_RECIPE\" }}" "$IMAGE" 2>/dev/null || true)"
     if [ "$current" = "$hash" ] && [ "${FORCE:-no}" != yes ]; then
