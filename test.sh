@@ -40,8 +40,9 @@ fi
 # The OpenTelemetry SDK is needed by the tracing tests only: without it they are skipped with one loud line
 # (and counted as skipped), except on CI, where they fail naming what is missing.
 otel_problem=""
-if [ -x "$PYTHON" ] && ! PYTHONPATH="$OTEL_SDK${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -W ignore -c \
-        'import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.grpc.trace_exporter, opentelemetry.exporter.otlp.proto.http.trace_exporter, opentelemetry.instrumentation.requests, opentelemetry.instrumentation.psycopg' >/dev/null 2>&1; then
+# The same check as the tests' (tests/python/prereq.py: the modules datastack.tracing and the OTLP receivers import).
+if [ -x "$PYTHON" ] && ! PYTHONPATH="$OTEL_SDK:tests/python${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -W ignore -c \
+        'import sys, prereq; sys.exit(prereq.opentelemetry_missing() is not None)' >/dev/null 2>&1; then
     otel_problem="the OpenTelemetry SDK does not import from $OTEL_SDK: run tests/python/install-opentelemetry.sh as root (it needs ../shared/wheelhouse beside the checkout, or DATASTACK_WHEELHOUSE)"
     if [ "${CI:-}" = "true" ]; then
         echo "test.sh: CI=true but $otel_problem. The tracing tests will fail." >&2
@@ -55,11 +56,13 @@ passed=0; failed=0; skipped=0; status=0
 # Adds the counts of a test run's result file to the totals. dotnet test writes TRX (its <Counters>: a skipped xUnit
 # test is "notExecuted"); pytest writes JUnit XML (<testsuite tests= failures= errors= skipped=>). Returns non-zero when
 # the file is missing (the run did not get as far as writing it).
+xml_attribute() { grep -oE " $1=\"[0-9]+\"" <<<"$2" | grep -oE '[0-9]+' || echo 0; }   # $1 = name, $2 = a start tag
+
 count_trx() {
     local counters
     counters=$(grep -oE '<Counters [^>]*>' "$1" 2>/dev/null | head -n 1) || return 1
     [ -n "$counters" ] || return 1
-    attribute() { grep -oE " $1=\"[0-9]+\"" <<<"$counters" | grep -oE '[0-9]+' || echo 0; }
+    attribute() { xml_attribute "$1" "$counters"; }
     passed=$((passed + $(attribute passed)))
     failed=$((failed + $(attribute failed) + $(attribute error) + $(attribute timeout) + $(attribute aborted)))
     skipped=$((skipped + $(attribute notExecuted)))
@@ -69,7 +72,7 @@ count_junit() {
     local suite tests failures errors skips
     suite=$(grep -oE '<testsuite [^>]*>' "$1" 2>/dev/null | head -n 1) || return 1
     [ -n "$suite" ] || return 1
-    attribute() { grep -oE " $1=\"[0-9]+\"" <<<"$suite" | grep -oE '[0-9]+' || echo 0; }
+    attribute() { xml_attribute "$1" "$suite"; }
     tests=$(attribute tests); failures=$(attribute failures); errors=$(attribute errors); skips=$(attribute skipped)
     passed=$((passed + tests - failures - errors - skips))
     failed=$((failed + failures + errors))
