@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Reflection;
 using System.Runtime.Versioning;
@@ -177,7 +176,7 @@ internal static class AppHostExtensions
             return container;
         }
 
-        var runtime = builder.Configuration["ASPIRE_CONTAINER_RUNTIME"] ?? builder.Configuration["DOTNET_ASPIRE_CONTAINER_RUNTIME"] ?? "docker";
+        var runtime = ContainerRuntime.From(builder.Configuration);
         Task<string?> existingImage = Task.FromResult<string?>(null);
         builder.Eventing.Subscribe<BeforeStartEvent>(async (_, cancellationToken) =>
         {
@@ -244,23 +243,13 @@ internal static class AppHostExtensions
             });
 
     /// <summary>The id of a local image, or null when the container runtime does not have it (or does not answer).</summary>
-    private static async Task<string?> ImageIdAsync(string runtime, string image, CancellationToken cancellationToken)
+    private static async Task<string?> ImageIdAsync(ContainerRuntime runtime, string image, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
         try
         {
-            using var inspect = Process.Start(new ProcessStartInfo(runtime, ["image", "inspect", "--format", "{{.Id}}", image])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            var output = inspect.StandardOutput.ReadToEndAsync(timeout.Token);
-            _ = inspect.StandardError.ReadToEndAsync(timeout.Token);
-            await inspect.WaitForExitAsync(timeout.Token);
-            return inspect.ExitCode == 0 && (await output).Trim() is { Length: > 0 } id ? id : null;
+            return await runtime.ImageIdAsync(image, cancellationToken);
         }
-        catch (Exception exception) when (exception is Win32Exception || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception exception) when (exception is Win32Exception or TimeoutException)
         {
             // No such runtime on PATH, or it hangs: the build runs as Aspire does, and reports the problem itself.
             return null;

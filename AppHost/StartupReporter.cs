@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -17,6 +18,7 @@ internal sealed partial class StartupReporter(
     DistributedApplicationModel model,
     ResourceNotificationService notifications,
     ResourceLoggerService resourceLogs,
+    IConfiguration configuration,
     ILogger<StartupReporter> logger) : IHostedLifecycleService, IDisposable
 {
     private const int LogLinesShown = 8;
@@ -98,7 +100,7 @@ internal sealed partial class StartupReporter(
                 if (_reported.Add(resourceEvent.ResourceId))
                 {
                     var lines = await LastLinesAsync(resourceEvent.ResourceId, stoppingToken);
-                    var image = await ContainerImageProbe.DescribeUnavailableImageAsync(resourceEvent.Resource, stoppingToken);
+                    var image = await ContainerImageProbe.DescribeUnavailableImageAsync(resourceEvent.Resource, ContainerRuntime.From(configuration), stoppingToken);
                     Log.ResourceFailedToStart(logger, resourceEvent.Resource.Name, state, image is null ? "" : $": {image}", lines.Count == 0 ? "(it wrote no log)" : string.Join(Environment.NewLine, lines));
                 }
             }
