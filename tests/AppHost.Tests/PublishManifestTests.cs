@@ -7,8 +7,6 @@ namespace DataStack.AppHost.Tests;
 /// </summary>
 public sealed class PublishManifestTests
 {
-    private static TimeSpan CommandTimeout { get; } = TimeSpan.FromMinutes(3);
-
     [Fact]
     public async Task PublishCommandWritesTheManifestAndExits()
     {
@@ -23,10 +21,11 @@ public sealed class PublishManifestTests
         };
 
         // Act
-        var (exitCode, log) = await RunAsync(["--publisher", "manifest", "--output-path", manifestPath], secrets);
+        var run = await AppHostCommand.TryRunAsync(["--publisher", "manifest", "--output-path", manifestPath], CancellationToken.None, secrets);
+        var log = run.Output + run.Error;
 
         // Assert
-        Assert.True(exitCode == 0, $"The publish command exited with {exitCode}:\n{log}");
+        Assert.True(run.ExitCode == 0, $"The publish command exited with {run.ExitCode}:\n{log}");
         var text = await File.ReadAllTextAsync(manifestPath);
         using var manifest = JsonDocument.Parse(text);
         var resources = manifest.RootElement.GetProperty("resources");
@@ -50,24 +49,6 @@ public sealed class PublishManifestTests
         Assert.All(secrets.Values, secret => Assert.DoesNotContain(secret, text, StringComparison.Ordinal));
         Assert.All(secrets.Values, secret => Assert.DoesNotContain(secret, log, StringComparison.Ordinal));
     }
-
-    private static async Task<(int ExitCode, string Log)> RunAsync(string[] appHostArgs, Dictionary<string, string> environment)
-    {
-        var appHostProject = Path.Combine(Projects.AppHost.ProjectPath, "AppHost.csproj");
-        var result = await CommandLine.TryRunAsync(
-            "dotnet",
-            ["run", "--project", appHostProject, "--no-build", "-c", BuildConfiguration, "--", .. appHostArgs],
-            CommandTimeout,
-            CancellationToken.None,
-            environment: environment);
-        return (result.ExitCode, result.Output + result.Error);
-    }
-
-#if DEBUG
-    private const string BuildConfiguration = "Debug";
-#else
-    private const string BuildConfiguration = "Release";
-#endif
 
     private sealed class TempDirectory : IDisposable
     {

@@ -302,12 +302,7 @@ public sealed class Rehearsal : IAsyncLifetime
         try
         {
             var path = Path.Combine(output, "aspire-manifest.json");
-            await CommandLine.RunAsync(
-                "dotnet",
-                ["run", "--project", Path.Combine(Projects.AppHost.ProjectPath, "AppHost.csproj"), "--no-build", "-c", BuildConfiguration,
-                 "--", "--publisher", "manifest", "--output-path", path],
-                TimeSpan.FromMinutes(3),
-                cancellationToken);
+            await AppHostCommand.PublishManifestAsync(path, cancellationToken);
             var text = await File.ReadAllTextAsync(path, cancellationToken);
             return (text, AspireManifest.Parse(text, output));
         }
@@ -333,10 +328,4 @@ public sealed class Rehearsal : IAsyncLifetime
 
         return missing.Count == 0 ? null : $"The deployment rehearsal needs local images: {string.Join("; ", missing)}.";
     }
-
-#if DEBUG
-    private const string BuildConfiguration = "Debug";
-#else
-    private const string BuildConfiguration = "Release";
-#endif
 }
