@@ -76,11 +76,7 @@ public sealed class FaultTests(StackFixture stack)
         }
 
         // The dashboard shows the dead replica as ended; its Start command brings it back for the tests after this one.
-        var dead = await stack.App.ResourceNotifications.WaitForResourceAsync(
-            "processing", e => e.Snapshot.State?.Text is "Finished" or "Exited", cts.Token);
-        var start = await stack.App.ResourceCommands.ExecuteCommandAsync(dead.ResourceId, KnownResourceCommands.StartCommand, cts.Token);
-        await stack.App.ResourceNotifications.WaitForResourceAsync(
-            "processing", e => e.ResourceId == dead.ResourceId && e.Snapshot.HealthStatus == HealthStatus.Healthy, cts.Token);
+        var start = await stack.StartAgainAsync("processing", cts.Token);
 
         // Assert
         Assert.All(states, state => Assert.Equal("succeeded", state));

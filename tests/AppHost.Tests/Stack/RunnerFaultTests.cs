@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using DataStack.Testing;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace DataStack.AppHost.Tests.Stack;
 
@@ -101,12 +100,10 @@ public sealed class RunnerFaultTests(StackFixture stack)
 
     private async Task StartAgainAsync(string resource, CancellationToken cancellationToken)
     {
-        var dead = await stack.App.ResourceNotifications.WaitForResourceAsync(resource, e => e.Snapshot.State?.Text is "Exited" or "Finished", cancellationToken);
-        var start = await stack.App.ResourceCommands.ExecuteCommandAsync(dead.ResourceId, KnownResourceCommands.StartCommand, cancellationToken);
+        var start = await stack.StartAgainAsync(resource, cancellationToken);
         Assert.True(start.Success, start.Message);
-        await stack.App.ResourceNotifications.WaitForResourceAsync(resource, e => e.Snapshot.HealthStatus == HealthStatus.Healthy, cancellationToken);
     }
 
-    private static async Task<string> Docker(string[] arguments, CancellationToken cancellationToken) =>
-        (await CommandLine.RunAsync(ContainerRuntime.Executable, arguments, TimeSpan.FromMinutes(1), cancellationToken)).Trim();
+    private static Task<string> Docker(string[] arguments, CancellationToken cancellationToken) =>
+        CommandLine.RunAsync(ContainerRuntime.Executable, arguments, TimeSpan.FromMinutes(1), cancellationToken);
 }

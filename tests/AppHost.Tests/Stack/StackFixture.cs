@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace DataStack.AppHost.Tests.Stack;
 
@@ -132,6 +133,25 @@ public class StackFixture : IAsyncLifetime
     /// <summary>The ids of the running instances of <paramref name="resourceName"/> (one per replica).</summary>
     public IReadOnlyList<string> GetResourceIds(string resourceName) =>
         [.. _resourceIds.Where(pair => pair.Value == resourceName).Select(pair => pair.Key).Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Brings back an instance of <paramref name="resourceName"/> that a test killed or stopped, as a person would: waits
+    /// until the dashboard shows it ended, runs its Start command and waits until that instance is healthy again.
+    /// Returns the command's result for the test to assert on.
+    /// </summary>
+    public async Task<ExecuteCommandResult> StartAgainAsync(string resourceName, CancellationToken cancellationToken)
+    {
+        var dead = await App.ResourceNotifications.WaitForResourceAsync(
+            resourceName, e => e.Snapshot.State?.Text is "Exited" or "Finished", cancellationToken);
+        var start = await App.ResourceCommands.ExecuteCommandAsync(dead.ResourceId, KnownResourceCommands.StartCommand, cancellationToken);
+        if (start.Success)
+        {
+            await App.ResourceNotifications.WaitForResourceAsync(
+                resourceName, e => e.ResourceId == dead.ResourceId && e.Snapshot.HealthStatus == HealthStatus.Healthy, cancellationToken);
+        }
+
+        return start;
+    }
 
     /// <summary>The id of the container DCP runs for <paramref name="resourceName"/> (a container resource).</summary>
     public Task<string> GetContainerIdAsync(string resourceName, CancellationToken cancellationToken) =>
