@@ -71,7 +71,7 @@ class Runner:
 
     def run(self) -> int:
         ctx = context()
-        self._slots = [Slot(ctx, i, str(self.settings.pipelines)) for i in range(self.settings.slots)]
+        self._slots = [Slot(ctx, i, str(self.settings.pipelines), self.settings.log_level) for i in range(self.settings.slots)]
         for slot in self._slots:
             slot.start()
         self.health = HealthServer(self.settings.health_port, self.check_health)

@@ -29,10 +29,11 @@ def context() -> Any:
 class Slot:
     """One worker process and the job it runs, if any."""
 
-    def __init__(self, ctx: Any, index: int, pipelines: str) -> None:
+    def __init__(self, ctx: Any, index: int, pipelines: str, log_level: str) -> None:
         self.index = index
         self._ctx = ctx
         self._pipelines = pipelines
+        self._log_level = log_level
         self.process: Any = None
         self.conn: Any = None
         self.job: Any = None  # the Held job running here
@@ -47,7 +48,7 @@ class Slot:
         from .worker import serve
 
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=serve, args=(child, self._pipelines, os.getpid()), name=f"datastack-runner-worker-{self.index}", daemon=True)
+        process = self._ctx.Process(target=serve, args=(child, self._pipelines, self._log_level, os.getpid()), name=f"datastack-runner-worker-{self.index}", daemon=True)
         process.start()
         child.close()
         self.process, self.conn, self.ready, self.job, self.kernels = process, parent, False, None, []

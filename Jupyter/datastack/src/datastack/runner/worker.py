@@ -44,9 +44,8 @@ from .. import runner as job_api
 from ..redaction import scrub
 from . import entrypoints, output
 from .entrypoints import JobRefused
-from .settings import LOG_LEVEL
 
-def serve(conn: Any, pipelines: str, runner_pid: int) -> None:
+def serve(conn: Any, pipelines: str, log_level: str, runner_pid: int) -> None:
     """The worker's life: set up, then run the jobs the runner sends until it says stop (or goes away)."""
     _exit_with_runner(runner_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal reaches the whole group: the runner decides
@@ -61,7 +60,7 @@ def serve(conn: Any, pipelines: str, runner_pid: int) -> None:
     sys.dont_write_bytecode = True
     output.install()
     # The jobs' own INFO lines (a pipeline's logging.info) reach the console, as the runner's do.
-    logging.getLogger().setLevel(os.environ.get(LOG_LEVEL, "INFO").strip().upper() or "INFO")
+    logging.getLogger().setLevel(log_level)  # the runner's DATASTACK_RUNNER_LOG_LEVEL, checked by its settings
     logging.getLogger("traitlets").setLevel(logging.WARNING)  # nbclient's "Executing notebook with kernel" per job
     from .telemetry import WorkerSpans
 
