@@ -10,7 +10,8 @@
 # Opt out with DATASTACK_ALIGN_UID=no (then NB_UID / NB_GID / CHOWN_EXTRA are used as given).
 
 if [ "$(id -u)" = 0 ] && [ "${DATASTACK_ALIGN_UID:-yes}" != "no" ]; then
-    for _ds_dir in "/home/${NB_USER}/work/notebooks" "/home/${NB_USER}/work/pipelines" /data; do
+    _ds_dirs=("/home/${NB_USER}/work/notebooks" "/home/${NB_USER}/work/pipelines" /data)
+    for _ds_dir in "${_ds_dirs[@]}"; do
         [ -d "${_ds_dir}" ] || continue
         _ds_uid="$(stat -c %u "${_ds_dir}")"
         _ds_gid="$(stat -c %g "${_ds_dir}")"
@@ -23,12 +24,12 @@ if [ "$(id -u)" = 0 ] && [ "${DATASTACK_ALIGN_UID:-yes}" != "no" ]; then
             fi
         fi
     done
-    for _ds_dir in "/home/${NB_USER}/work/notebooks" "/home/${NB_USER}/work/pipelines" /data; do
+    for _ds_dir in "${_ds_dirs[@]}"; do   # once NB_UID is settled
         [ -d "${_ds_dir}" ] || continue
         if [ -n "$(find "${_ds_dir}" -xdev -user 0 -print -quit)" ]; then
             echo "datastack: handing what root owns in ${_ds_dir} to ${NB_UID}:${NB_GID}, so that notebooks, pipelines and data can be saved"
             find "${_ds_dir}" -xdev -user 0 -exec chown "${NB_UID}:${NB_GID}" {} +
         fi
     done
-    unset _ds_dir _ds_uid _ds_gid
+    unset _ds_dirs _ds_dir _ds_uid _ds_gid
 fi

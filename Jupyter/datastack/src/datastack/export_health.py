@@ -30,11 +30,14 @@ class ExportHealth:
         self._lock = threading.Lock()
         self.succeeded = 0
         self.failed = 0
-        self.failing = False
         self.reason = ""
-        self.since: float | None = None
+        self.since: float | None = None  # when the current failing streak began; None while exports succeed
         self._unreported = False
         self._detail = ""
+
+    @property
+    def failing(self) -> bool:
+        return self.since is not None
 
     def record_detail(self, detail: str) -> None:
         """What the transport said about a failed attempt (a gRPC status and its details)."""
@@ -45,7 +48,6 @@ class ExportHealth:
         with self._lock:
             if ok:
                 self.succeeded += 1
-                self.failing = False
                 self.since = None
                 self._detail = ""
                 return
@@ -57,7 +59,6 @@ class ExportHealth:
             self._detail = ""
             self.reason = explain_export_failure(scrub(detail, self._env))
             if not self.failing:
-                self.failing = True
                 self.since = time.time()
                 self._unreported = True
 
@@ -72,7 +73,7 @@ class ExportHealth:
     def describe(self) -> str:
         with self._lock:
             if self.failing:
-                since = time.strftime("%H:%M:%S", time.localtime(self.since)) if self.since else "?"
+                since = time.strftime("%H:%M:%S", time.localtime(self.since))
                 return f"exports failing since {since} ({self.failed} failed, {self.succeeded} succeeded): {self.reason}"
             if self.succeeded:
                 failed = f", {self.failed} failed before" if self.failed else ""
@@ -83,6 +84,7 @@ class ExportHealth:
 def explain_export_failure(detail: str) -> str:
     """The failure as a person can act on it: the cause first, then the transport's own words (shortened)."""
     lowered = detail.lower()
+    short = detail if len(detail) <= DETAIL_CHARS else detail[: DETAIL_CHARS - 1] + "…"
     if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered:
         cause = f"certificate verify failed: the OTLP endpoint's certificate is not trusted — {CERTIFICATE_HELP}"
     elif "connection refused" in lowered or "connect failed" in lowered:
@@ -90,8 +92,7 @@ def explain_export_failure(detail: str) -> str:
     elif "deadline exceeded" in lowered or "timed out" in lowered or "timeout" in lowered:
         cause = "timed out: the OTLP endpoint did not answer within OTEL_EXPORTER_OTLP_TIMEOUT"
     else:
-        return detail if len(detail) <= DETAIL_CHARS else detail[: DETAIL_CHARS - 1] + "…"
-    short = detail if len(detail) <= DETAIL_CHARS else detail[: DETAIL_CHARS - 1] + "…"
+        return short
     return f"{cause} ({short})"
 
 

@@ -121,15 +121,15 @@ class Reporter(threading.Thread):
                 self._send(batch)
                 return
             except ProtocolError as e:
-                ids = ", ".join(str(i) for item in batch for i in (item[1] if item[0] == "return" else [item[1]]))
+                # A "return" item carries several jobs, the others one.
+                job_ids = [i for item in batch for i in (item[1] if item[0] == "return" else [item[1]])]
                 if not e.retry or time.monotonic() - started > GIVE_UP_SECONDS:
-                    _log.error("%s; not recorded: %s (their leases expire and they run again)", e, ids)
-                    for item in batch:
-                        self._leases.release(*(item[1] if item[0] == "return" else [item[1]]))
+                    _log.error("%s; not recorded: %s (their leases expire and they run again)", e, ", ".join(map(str, job_ids)))
+                    self._leases.release(*job_ids)
                     return
                 pause = RETRY_DELAYS[min(tries, len(RETRY_DELAYS) - 1)]
                 if tries < len(RETRY_DELAYS) or tries % 12 == 0:
-                    _log.warning("%s; trying again in %g s (%s)", e, pause, ids)
+                    _log.warning("%s; trying again in %g s (%s)", e, pause, ", ".join(map(str, job_ids)))
                 tries += 1
                 time.sleep(pause)
 
