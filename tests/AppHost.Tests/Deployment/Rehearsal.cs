@@ -33,7 +33,6 @@ public sealed class Rehearsal : IAsyncLifetime
     private const string Runner = "runner";
 
     private static TimeSpan StartTimeout { get; } = TimeSpan.FromMinutes(4);
-    private static TimeSpan PollInterval { get; } = TimeSpan.FromMilliseconds(250);
 
     private static readonly HashSet<string> s_knownTypes = ["parameter.v0", "value.v0", "annotated.string", "container.v0", "container.v1", "project.v0"];
 
@@ -208,31 +207,31 @@ public sealed class Rehearsal : IAsyncLifetime
     {
         using var http = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(10) };
         var seen = new HashSet<string>();
-        var last = "no answer";
-        var deadline = DateTime.UtcNow + StartTimeout;
-        while (!replicas.All(seen.Contains))
+        async Task<string> AskAsync()
         {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Not every replica answered /health through the load balancer (seen: {string.Join(", ", seen)}; last: {last}).\n{await DescribeAsync(cancellationToken)}");
-            }
-
             try
             {
                 using var response = await http.GetAsync("/health", cancellationToken);
-                last = $"{(int)response.StatusCode} from {ServedBy(response)}";
                 if (response.StatusCode == HttpStatusCode.OK && ServedBy(response) is { } replica)
                 {
                     seen.Add(replica);
-                    continue;
                 }
+
+                return $"{(int)response.StatusCode} from {ServedBy(response)}";
             }
             catch (HttpRequestException ex)
             {
-                last = ex.Message;
+                return ex.Message;
             }
+        }
 
-            await Task.Delay(PollInterval, cancellationToken);
+        try
+        {
+            await Poll.UntilAsync(AskAsync, _ => replicas.All(seen.Contains), StartTimeout, "every replica answers /health through the load balancer", () => $"seen: {string.Join(", ", seen)}");
+        }
+        catch (TimeoutException ex)
+        {
+            Assert.Fail($"{ex.Message}\n{await DescribeAsync(cancellationToken)}");
         }
     }
 
