@@ -41,9 +41,7 @@ public sealed class ProcessingImageTests
 
         if (!await DockerSandbox.ImageExistsAsync(ProcessingImage, cancellationToken))
         {
-            Assert.Fail($"The Processing image '{ProcessingImage}' is not in the local image store. Build it with tests/images/build-processing-image.sh "
-                + "(offline, on a local stand-in base), or where mcr.microsoft.com is reachable with "
-                + $"`dotnet publish Processing -t:PublishContainer -p:ContainerImageTags=dev`; or point {Rehearsal.ProcessingImageVariable} at another image.");
+            Assert.Fail($"The Processing image '{ProcessingImage}' is not in the local image store: {Rehearsal.HowToBuildProcessingImage}.");
         }
     }
 }

@@ -55,6 +55,10 @@ internal sealed partial class AspireManifest
             ? env.EnumerateObject().ToDictionary(variable => variable.Name, variable => Resolve(variable.Value.GetString()!))
             : new Dictionary<string, string>();
 
+    /// <summary>The port a container resource listens on: the target port of its first declared binding.</summary>
+    public int FirstTargetPort(string resource) =>
+        Resource(resource).GetProperty("bindings").EnumerateObject().First().Value.GetProperty("targetPort").GetInt32();
+
     /// <summary>The volumes the manifest declares for a container: (name, path in the container).</summary>
     public IReadOnlyList<(string Name, string Target)> Volumes(string resource) =>
         Resource(resource).TryGetProperty("volumes", out var volumes)

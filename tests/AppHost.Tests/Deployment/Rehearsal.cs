@@ -41,6 +41,11 @@ public sealed class Rehearsal : IAsyncLifetime
 
     public static string ProcessingImage => Environment.GetEnvironmentVariable(ProcessingImageVariable) ?? "datastack-processing:dev";
 
+    /// <summary>How to get <see cref="ProcessingImage"/> onto this machine, for the tests that need it.</summary>
+    public static string HowToBuildProcessingImage =>
+        "build it with tests/images/build-processing-image.sh (offline, on a local stand-in base), or where mcr.microsoft.com is reachable with "
+        + $"`dotnet publish Processing -t:PublishContainer -p:ContainerImageTags=dev`; or point {ProcessingImageVariable} at another image";
+
     internal AspireManifest Manifest { get; private set; } = null!;
 
     /// <summary>The manifest as published, to search for secrets.</summary>
@@ -253,7 +258,7 @@ public sealed class Rehearsal : IAsyncLifetime
             options.AddRange(["--mount", $"type=volume,source={await Sandbox.CreateVolumeAsync(volume, cancellationToken)},target={target}"]);
         }
 
-        var port = Manifest.Resource(name).GetProperty("bindings").EnumerateObject().First().Value.GetProperty("targetPort").GetInt32();
+        var port = Manifest.FirstTargetPort(name);
         foreach (var copy in copies)
         {
             await Sandbox.StartAsync(copy, image, port, Manifest.Environment(name), options, cancellationToken);
@@ -263,7 +268,7 @@ public sealed class Rehearsal : IAsyncLifetime
     /// <summary>Polls each copy's <c>/health</c> (its first declared port, published on this machine) until it answers 200.</summary>
     private async Task WaitUntilHealthyAsync(IReadOnlyList<string> copies, CancellationToken cancellationToken)
     {
-        var port = Manifest.Resource(Runner).GetProperty("bindings").EnumerateObject().First().Value.GetProperty("targetPort").GetInt32();
+        var port = Manifest.FirstTargetPort(Runner);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         foreach (var copy in copies)
         {
@@ -316,8 +321,7 @@ public sealed class Rehearsal : IAsyncLifetime
         var missing = new List<string>();
         if (!await DockerSandbox.ImageExistsAsync(ProcessingImage, cancellationToken))
         {
-            missing.Add($"Processing's deploy image '{ProcessingImage}': build it with tests/images/build-processing-image.sh (offline), or "
-                + $"`dotnet publish Processing -t:PublishContainer -p:ContainerImageTags=dev`; or point {ProcessingImageVariable} at another image");
+            missing.Add($"Processing's deploy image '{ProcessingImage}': {HowToBuildProcessingImage}");
         }
 
         if (!await DockerSandbox.ImageExistsAsync(LoadBalancerImage, cancellationToken))
